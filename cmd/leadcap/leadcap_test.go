@@ -1,0 +1,349 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/store"
+	_ "modernc.org/sqlite"
+)
+
+// binary is the leadcap program built once for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "leadcap-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "leadcap")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build leadcap: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// leadcapCmd runs a CLI command in dir and returns its output.
+func leadcapCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("leadcap %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// cleanEnv is the environment without LEADCAP_ settings of the caller's.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LEADCAP_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// server is a running `leadcap serve` child process.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+	mu   *sync.Mutex
+	done chan error
+}
+
+// startServer starts `leadcap serve` in dir on a free port and waits until
+// it listens.
+func startServer(t *testing.T, dir string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.logs.WriteString(line + "\n")
+			s.mu.Unlock()
+			var entry struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "leadcap listening" {
+				addr <- entry.Addr
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("leadcap serve exited: %v\n%s", err, s.Logs())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("leadcap serve did not start:\n%s", s.Logs())
+	}
+	return s
+}
+
+func (s *server) Logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.String()
+}
+
+func submit(client *http.Client, url, body string) (int, string, error) {
+	res, err := client.Post(url+"/api/v1/leads", "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	var r struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(b, &r)
+	return res.StatusCode, r.ID, nil
+}
+
+func leadJSON(slug, sub, email, phone string) string {
+	return fmt.Sprintf(`{"conference":%q,"submission_id":%q,"first_name":"Quintessa","last_name":"Marlowe",`+
+		`"email":%q,"phone":%q,"company":"Acme","consent":{"contact":true}}`, slug, sub, email, phone)
+}
+
+func setupConference(t *testing.T, dir string) {
+	leadcapCmd(t, dir, "conferences", "create", "--slug", "belize-expo", "--name", "Belize Expo",
+		"--country", "BZ", "--start", "2027-03-01", "--end", "2027-03-03")
+	leadcapCmd(t, dir, "conferences", "open", "belize-expo")
+}
+
+// TestServeFreshMachine follows the README: a fresh directory, a conference
+// made with the CLI, a lead by HTTP, a clean stop on SIGTERM.
+func TestServeFreshMachine(t *testing.T) {
+	dir := t.TempDir()
+	setupConference(t, dir)
+	if out := leadcapCmd(t, dir, "conferences", "list"); !strings.Contains(out, "belize-expo") || !strings.Contains(out, "open") {
+		t.Fatalf("conferences list:\n%s", out)
+	}
+	s := startServer(t, dir)
+	status, id, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", "e2e-1", "ana@example.com", "622 3456"))
+	if err != nil || status != 201 || id == "" {
+		t.Fatalf("submit: %d %q %v\n%s", status, id, err, s.Logs())
+	}
+	res, err := http.Get(s.url + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", res, err)
+	}
+	res.Body.Close()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("serve exit after SIGTERM: %v\n%s", err, s.Logs())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	if !strings.Contains(s.Logs(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop in logs:\n%s", s.Logs())
+	}
+	// The configuration and version commands work on the same directory.
+	if out := leadcapCmd(t, dir, "config"); !strings.Contains(out, "LEADCAP_DATA_DIR=./data") {
+		t.Fatalf("config:\n%s", out)
+	}
+}
+
+// openData opens the data directory's database as an operator's tool would.
+func openData(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	keys, err := crypto.Load(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "data", "leadcap.db"), store.Options{Sealer: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestCrashKeepsAcknowledgedLeads kills the server with SIGKILL under
+// concurrent load; every lead that got a 2xx must survive, readable, in a
+// database that passes integrity_check.
+func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
+	dir := t.TempDir()
+	setupConference(t, dir)
+	s := startServer(t, dir)
+
+	var mu sync.Mutex
+	acked := map[string]string{} // lead id -> email
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range 32 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				email := fmt.Sprintf("w%d.n%d@example.com", w, i)
+				status, id, err := submit(client, s.url, leadJSON("belize-expo", fmt.Sprintf("crash-%d-%d", w, i), email, ""))
+				if err != nil {
+					return // the server is gone
+				}
+				if status/100 == 2 {
+					mu.Lock()
+					acked[id] = email
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	s.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
+	<-s.done
+	close(stop)
+	wg.Wait()
+	if len(acked) < 100 {
+		t.Fatalf("only %d leads acknowledged before the kill; the load did not run", len(acked))
+	}
+
+	// Restart on the same data: recovery, then every acknowledged lead.
+	s2 := startServer(t, dir)
+	st := openData(t, dir)
+	ctx := context.Background()
+	for id, email := range acked {
+		l, err := st.Lead(ctx, id)
+		if err != nil {
+			t.Fatalf("acknowledged lead %s lost after SIGKILL: %v", id, err)
+		}
+		if l.Email != email {
+			t.Fatalf("lead %s: email %q, want %q", id, l.Email, email)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "data", "leadcap.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var check string
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+	t.Logf("%d acknowledged leads all present after SIGKILL", len(acked))
+	// The restarted server takes leads again.
+	if status, _, err := submit(http.DefaultClient, s2.url, leadJSON("belize-expo", "after-crash", "after@example.com", "")); err != nil || status != 201 {
+		t.Fatalf("after restart: %d %v", status, err)
+	}
+}
+
+// TestNoPlaintextInDataDir submits leads with known emails and phones, lets
+// the outbox copy them to the object store, and greps every file under the
+// data directory for them.
+func TestNoPlaintextInDataDir(t *testing.T) {
+	dir := t.TempDir()
+	setupConference(t, dir)
+	s := startServer(t, dir)
+	var secrets []string
+	for i := range 25 {
+		email := fmt.Sprintf("zanzibar.person%d@plaintext-check.example", i)
+		phone := fmt.Sprintf("+50162234%02d", i)
+		secrets = append(secrets, email, phone, strings.TrimPrefix(phone, "+501"))
+		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
+			t.Fatalf("submit %d: %d %v", i, status, err)
+		}
+	}
+	secrets = append(secrets, "Quintessa", "Marlowe", "plaintext-check")
+	// Wait until the outbox has copied every raw submission.
+	st := openData(t, dir)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, _, err := st.OutboxStats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox still holds %d items", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	files := 0
+	rawObjects := 0
+	err := filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		files++
+		if strings.Contains(path, "/raw/") {
+			rawObjects++
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, secret := range secrets {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s contains %q in clear text", path, secret)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rawObjects < 25 {
+		t.Fatalf("only %d raw objects in the object store, want 25", rawObjects)
+	}
+	t.Logf("checked %d files, %d raw objects", files, rawObjects)
+}

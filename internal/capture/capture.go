@@ -1,0 +1,101 @@
+// Package capture is the path of a lead from decoded input to durable
+// storage: find the conference, check it is open, validate and normalise,
+// and commit. The public API and the booth form both submit through it.
+package capture
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/store"
+)
+
+// cacheTTL bounds how long a conference change made elsewhere (the CLI,
+// another server) takes to reach the submission path.
+const cacheTTL = time.Second
+
+// Service captures leads. It is safe for concurrent use.
+type Service struct {
+	store *store.Store
+	now   func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cached // by slug and by id
+}
+
+type cached struct {
+	c       *leadcap.Conference
+	err     error
+	fetched time.Time
+}
+
+// New returns a Service over st. now is time.Now outside tests.
+func New(st *store.Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: st, now: now, cache: map[string]cached{}}
+}
+
+// Meta is what the server knows of a submission besides its body.
+type Meta struct {
+	ClientIP string
+	// Trusted is set for authenticated callers (staff, integrations), who
+	// may claim any source; the public may claim only form or kiosk.
+	Trusted bool
+}
+
+// Conference returns the conference by id or slug, cached for a second.
+func (s *Service) Conference(ctx context.Context, idOrSlug string) (*leadcap.Conference, error) {
+	now := s.now()
+	s.mu.Lock()
+	e, ok := s.cache[idOrSlug]
+	s.mu.Unlock()
+	if ok && now.Sub(e.fetched) < cacheTTL {
+		return e.c, e.err
+	}
+	c, err := s.store.Conference(ctx, idOrSlug)
+	if err != nil && leadcap.ErrorCode(err) != leadcap.ENOTFOUND {
+		return nil, err // not cached: a database hiccup should not stick
+	}
+	s.mu.Lock()
+	if len(s.cache) > 10000 {
+		clear(s.cache) // unknown slugs from strangers must not grow it forever
+	}
+	s.cache[idOrSlug] = cached{c, err, now}
+	s.mu.Unlock()
+	return c, err
+}
+
+// Submit validates in against its conference and stores it. It returns the
+// answer for the client and the stored lead as validated.
+func (s *Service) Submit(ctx context.Context, in *intake.Input, meta Meta) (leadcap.CaptureResult, *leadcap.Lead, error) {
+	if in.Conference == "" {
+		return leadcap.CaptureResult{}, nil, leadcap.FieldErrors(map[string]string{"conference": "is required"})
+	}
+	c, err := s.Conference(ctx, in.Conference)
+	if err != nil {
+		return leadcap.CaptureResult{}, nil, err
+	}
+	if c.Status != leadcap.StatusOpen {
+		return leadcap.CaptureResult{}, nil, leadcap.Errorf(leadcap.ECONFLICT, "conference %q is not open for leads", c.Slug)
+	}
+	lead, err := intake.Validate(in, c, s.now())
+	if err != nil {
+		return leadcap.CaptureResult{}, nil, err
+	}
+	if !meta.Trusted && lead.Source != leadcap.SourceForm && lead.Source != leadcap.SourceKiosk {
+		return leadcap.CaptureResult{}, nil, leadcap.FieldErrors(map[string]string{"source": "must be form or kiosk for a public submission"})
+	}
+	lead.Consent.IP = meta.ClientIP
+	res, err := s.store.CaptureLead(ctx, lead, intake.EmailKey(lead.Email))
+	if err != nil {
+		return res, nil, fmt.Errorf("capture: %w", err)
+	}
+	lead.ID = res.LeadID
+	return res, lead, nil
+}

@@ -1,0 +1,126 @@
+// Package cli is leadcap's command line: the server and the operator's
+// tools, one file per command group, all over the same packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/leadcap/leadcap"
+)
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Ready, if set, is called by serve with its listening address once it
+	// accepts connections (tests use it to find a port-0 server).
+	Ready func(addr string)
+}
+
+// command is one subcommand; run gets the arguments after its name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":       {"run the server: booth forms, console, API and background workers", runServe},
+		"migrate":     {"apply database migrations", runMigrate},
+		"config":      {"print the effective configuration, secrets redacted", runConfig},
+		"version":     {"print the version", runVersion},
+		"conferences": {"create, list, show, update, open and close conferences", runConferences},
+	}
+}
+
+// Run runs the leadcap command line with args (without the program name).
+func Run(ctx context.Context, args []string, env *Env) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		usage(env.Stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return cmd.run(ctx, env, args[1:])
+}
+
+// errUsage means the usage was printed; the exit code is 2.
+var errUsage = errors.New("usage")
+
+// ExitCode maps an error from Run to a process exit code.
+func ExitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "leadcap %s: lead capture for trade shows and conferences\n\nUsage: leadcap COMMAND [flags]\n\nCommands:\n", leadcap.Version)
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'leadcap COMMAND -h' for a command's flags. Every setting also comes from LEADCAP_* variables.")
+}
+
+// newFlags returns a flag set that prints its errors to env.Stderr.
+func newFlags(env *Env, name, usageLine string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: leadcap %s\n\nFlags:\n", usageLine)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after positional arguments
+// (leadcap conferences open SLUG --data-dir X).
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runVersion(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "version", "version")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "leadcap %s\n", leadcap.Version)
+	return nil
+}

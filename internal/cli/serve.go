@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
+	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/outbox"
+	"github.com/leadcap/leadcap/internal/server"
+)
+
+func newLogger(env *Env, cfg config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(env.Stdout, opts))
+	}
+	return slog.New(slog.NewJSONHandler(env.Stdout, opts))
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "serve", "serve [flags]")
+	c := addCommon(fs)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load(env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env, cfg)
+
+	st, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		log.Info("applied migration", "component", "store", "migration", m)
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
+	objects, err := blob.OpenDir(cfg.BlobDir())
+	if err != nil {
+		return err
+	}
+	defer objects.Close()
+
+	handler := server.New(server.Deps{
+		Store:          st,
+		Capture:        capture.New(st, nil),
+		Log:            log,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	// Workers run until the server has drained, so that the last leads
+	// accepted are still copied to the object store.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() {
+		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
+		w.Run(workCtx)
+	})
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("leadcap listening", "component", "http", "addr", addr, "version", leadcap.Version,
+		"database", st.Dialect(), "data_dir", cfg.DataDir)
+	if env.Ready != nil {
+		env.Ready(addr)
+	}
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		workers.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "component", "http", "timeout", cfg.ShutdownTimeout.String())
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopWork()
+	workers.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	log.Info("stopped", "component", "http")
+	return nil
+}

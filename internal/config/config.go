@@ -1,0 +1,355 @@
+// Package config resolves leadcap's one typed configuration, once, at start:
+// defaults, then an optional config file, then LEADCAP_* environment
+// variables, then command-line flags. A secret may be read from a file named
+// by the variable with _FILE appended (LEADCAP_DATABASE_URL_FILE).
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole of leadcap's configuration.
+type Config struct {
+	Listen          string         // address of the HTTP listener
+	DataDir         string         // SQLite database, object directory and key file
+	DatabaseURL     string         // postgres://... ; empty: SQLite in DataDir
+	BlobURL         string         // object store; empty: DataDir/objects
+	PublicURL       string         // base URL of the booth form links and QR codes
+	LogFormat       string         // json or text
+	LogLevel        string         // debug, info, warn or error
+	AdminEmail      string         // email of the first admin, created on first start
+	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For is believed
+	MaxBodyBytes    int64          // largest lead submission body
+	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
+	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+}
+
+// Default returns the zero-configuration settings.
+func Default() Config {
+	return Config{
+		Listen:          ":8080",
+		DataDir:         "./data",
+		LogFormat:       "json",
+		LogLevel:        "info",
+		AdminEmail:      "admin@localhost",
+		MaxBodyBytes:    64 << 10,
+		ShutdownTimeout: 20 * time.Second,
+		OutboxInterval:  time.Second,
+	}
+}
+
+// setting describes one configuration value: its name in files and the
+// environment (LEADCAP_ + upper-case), its flag, and how to read and write it.
+type setting struct {
+	name   string // e.g. "database_url"
+	help   string
+	secret bool
+	get    func(*Config) string
+	set    func(*Config, string) error
+}
+
+func str(p func(*Config) *string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return *p(c) }, func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func dur(p func(*Config) *time.Duration) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return p(c).String() }, func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration like 30s or 5m: %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func settings() []setting {
+	var s []setting
+	add := func(name, help string, secret bool, get func(*Config) string, set func(*Config, string) error) {
+		s = append(s, setting{name, help, secret, get, set})
+	}
+	g, st := str(func(c *Config) *string { return &c.Listen })
+	add("listen", "address to listen on", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DataDir })
+	add("data_dir", "directory for the SQLite database, objects and keys", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.DatabaseURL })
+	add("database_url", "PostgreSQL URL (postgres://...); empty for SQLite in the data dir", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.BlobURL })
+	add("blob_url", "object store; empty for a directory in the data dir", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.PublicURL })
+	add("public_url", "public base URL of the booth forms, e.g. https://leads.example.com", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.LogFormat })
+	add("log_format", "json or text", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.LogLevel })
+	add("log_level", "debug, info, warn or error", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.AdminEmail })
+	add("admin_email", "email of the first admin, created on first start", false, g, st)
+	add("trusted_proxies", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is used", false,
+		func(c *Config) string {
+			var out []string
+			for _, p := range c.TrustedProxies {
+				out = append(out, p.String())
+			}
+			return strings.Join(out, ",")
+		},
+		func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("not an IP or CIDR: %q", f)
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
+			return nil
+		})
+	add("max_body_bytes", "largest accepted lead submission, in bytes", false,
+		func(c *Config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) },
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("not a whole number: %q", v)
+			}
+			c.MaxBodyBytes = n
+			return nil
+		})
+	gd, sd := dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
+	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
+	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	return s
+}
+
+func envName(name string) string  { return "LEADCAP_" + strings.ToUpper(name) }
+func flagName(name string) string { return strings.ReplaceAll(name, "_", "-") }
+
+// Flags registers a flag for every setting on fs, plus --config. Call Load
+// after fs.Parse.
+func Flags(fs *flag.FlagSet) *Flagged {
+	f := &Flagged{set: map[string]string{}}
+	fs.StringVar(&f.file, "config", "", "config file of LEADCAP_NAME=value lines (default $LEADCAP_CONFIG)")
+	for _, s := range settings() {
+		fs.Func(flagName(s.name), s.help+" (env "+envName(s.name)+")", func(v string) error {
+			f.set[s.name] = v
+			return s.set(&Config{}, v) // check the value's form now, for a clear flag error
+		})
+	}
+	return f
+}
+
+// Flagged holds the flags given on a command line.
+type Flagged struct {
+	file string
+	set  map[string]string
+}
+
+// Load resolves the configuration: defaults < file < environment < flags.
+// getenv is os.Getenv in production. Every bad value is named in the error.
+func Load(f *Flagged, getenv func(string) string) (Config, error) {
+	c := Default()
+	var errs []error
+	file := f.file
+	if file == "" {
+		file = getenv("LEADCAP_CONFIG")
+	}
+	byName := map[string]setting{}
+	for _, s := range settings() {
+		byName[s.name] = s
+	}
+	if file != "" {
+		values, err := readFile(file)
+		if err != nil {
+			return c, err
+		}
+		for _, kv := range values {
+			name := strings.ToLower(strings.TrimPrefix(kv.key, "LEADCAP_"))
+			s, ok := byName[name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s:%d: unknown setting %s", file, kv.line, kv.key))
+				continue
+			}
+			if err := s.set(&c, kv.value); err != nil {
+				errs = append(errs, fmt.Errorf("%s:%d: %s: %w", file, kv.line, kv.key, err))
+			}
+		}
+	}
+	for _, s := range settings() {
+		env := envName(s.name)
+		v := getenv(env)
+		if path := getenv(env + "_FILE"); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", env, err))
+				continue
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", env, err))
+		}
+	}
+	for name, v := range f.set {
+		if err := byName[name].set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", flagName(name), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+type keyValue struct {
+	key, value string
+	line       int
+}
+
+// readFile reads NAME=value lines; blank lines and # comments are skipped,
+// and a value may be quoted.
+func readFile(path string) ([]keyValue, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var out []keyValue
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config: %s:%d: want NAME=value, got %q", path, n, line)
+		}
+		v = strings.TrimSpace(v)
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		out = append(out, keyValue{strings.TrimSpace(k), v, n})
+	}
+	return out, sc.Err()
+}
+
+// Validate checks every setting and names each bad one.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{envName(name)}, args...)...))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "want host:port like :8080, got %q", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url", "want a postgres:// URL or nothing (SQLite in the data dir)")
+	}
+	if c.BlobURL != "" && !strings.HasPrefix(c.BlobURL, "file://") {
+		bad("blob_url", "want file:///path or nothing (a directory in the data dir)")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url", "want an http(s) URL like https://leads.example.com, got %q", c.PublicURL)
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("log_format", "want json or text, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if !strings.Contains(c.AdminEmail, "@") {
+		bad("admin_email", "want an email address, got %q", c.AdminEmail)
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 10<<20 {
+		bad("max_body_bytes", "want 1024 to 10485760, got %d", c.MaxBodyBytes)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout", "must be positive")
+	}
+	if c.OutboxInterval < 10*time.Millisecond {
+		bad("outbox_interval", "must be at least 10ms")
+	}
+	return errors.Join(errs...)
+}
+
+// DatabaseDSN returns the database to open: DatabaseURL, or the SQLite file
+// in the data directory.
+func (c Config) DatabaseDSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "leadcap.db")
+}
+
+// BlobDir returns the directory of the local object store.
+func (c Config) BlobDir() string {
+	if c.BlobURL != "" {
+		return strings.TrimPrefix(c.BlobURL, "file://")
+	}
+	return filepath.Join(c.DataDir, "objects")
+}
+
+// Write prints every setting as NAME=value lines, secrets redacted.
+func (c Config) Write(w io.Writer) error {
+	for _, s := range settings() {
+		v := s.get(&c)
+		if s.secret && v != "" {
+			v = redact(v)
+		}
+		if _, err := fmt.Fprintf(w, "%s=%s\n", envName(s.name), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Map returns every setting by its environment name, secrets redacted.
+func (c Config) Map() map[string]string {
+	out := map[string]string{}
+	for _, s := range settings() {
+		v := s.get(&c)
+		if s.secret && v != "" {
+			v = redact(v)
+		}
+		out[envName(s.name)] = v
+	}
+	return out
+}
+
+// redact hides a secret; a URL keeps its scheme and host so an operator can
+// tell which server it names.
+func redact(v string) string {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Scheme + "://" + "REDACTED@" + u.Host + u.Path
+	}
+	return "REDACTED"
+}

@@ -1,0 +1,30 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/intake"
+)
+
+// handleCreateLead is POST /api/v1/leads, the public lead submission. It
+// answers 201 for a new lead, 200 for a merge, and the first answer again
+// for a repeated submission_id. A 2xx means the lead is committed to disk.
+func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
+	in, err := intake.DecodeRequest(r, s.MaxBodyBytes)
+	if err != nil {
+		s.writeError(w, r, "leads", err)
+		return
+	}
+	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String()})
+	if err != nil {
+		s.writeError(w, r, "leads", err)
+		return
+	}
+	status := http.StatusOK
+	if res.Result == leadcap.ResultCreated {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+}

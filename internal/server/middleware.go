@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyClientIP
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// clientIP returns the client address the middleware resolved.
+func clientIP(ctx context.Context) netip.Addr {
+	ip, _ := ctx.Value(keyClientIP).(netip.Addr)
+	return ip
+}
+
+// statusWriter records the status and size of a response for the log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware is the fixed stack every request passes, outermost first:
+// request id and client IP, log, recover, security headers.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.Now()
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		ip := resolveClientIP(r, s.TrustedProxies)
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyClientIP, ip)
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w}
+		h := sw.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				if sw.status == 0 {
+					s.writeError(sw, r, "http", fmt.Errorf("panic: %v", v))
+				} else {
+					s.Log.ErrorContext(ctx, "panic after response started", "component", "http", "request_id", id, "err", fmt.Sprint(v))
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.Log.LogAttrs(ctx, levelFor(status), "request",
+				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", routeOf(r)),
+				slog.Int("status", status), slog.Int64("bytes", sw.bytes),
+				slog.Float64("duration_ms", float64(s.Now().Sub(start).Microseconds())/1000),
+				slog.String("component", componentOf(r)))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// routeOf names the route pattern (never the raw path, which may carry
+// personal data or tokens).
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return "unmatched"
+}
+
+// componentOf names the part of leadcap that served r, for logs and metrics.
+func componentOf(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/api/v1/leads"), strings.HasPrefix(p, "/c/"):
+		return "leads"
+	case strings.HasPrefix(p, "/api/v1/conferences"):
+		return "conferences"
+	case strings.HasPrefix(p, "/api/v1/exports"):
+		return "exports"
+	case strings.HasPrefix(p, "/api/v1/auth"):
+		return "auth"
+	}
+	return "http"
+}
+
+// resolveClientIP returns the TCP peer, or, when the peer is a trusted
+// proxy, the right-most address in X-Forwarded-For that is not itself a
+// trusted proxy. IPv4-mapped IPv6 addresses are unmapped.
+func resolveClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap().WithZone("")
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	var all []string
+	for _, h := range hops {
+		all = append(all, strings.Split(h, ",")...)
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(all[i]))
+		if err != nil {
+			return peer // a garbled hop: trust nothing left of it
+		}
+		a = a.Unmap().WithZone("")
+		if !isTrusted(a, trusted) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// levelFor logs server errors as errors and everything else as info.
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,46 @@
+// Package server is leadcap's HTTP surface: routes.go maps every route in one
+// place, middleware.go holds the fixed middleware stack, and each file holds
+// the handlers of one area.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/store"
+)
+
+// Deps are what the server needs; cli's serve command builds them.
+type Deps struct {
+	Store          *store.Store
+	Capture        *capture.Service
+	Log            *slog.Logger
+	MaxBodyBytes   int64
+	TrustedProxies []netip.Prefix
+	// OutboxMaxLag is how old the oldest uncopied raw submission may be
+	// before /readyz reports the outbox unhealthy.
+	OutboxMaxLag time.Duration
+	Now          func() time.Time
+}
+
+// Server serves leadcap's HTTP routes.
+type Server struct {
+	Deps
+	mux *http.ServeMux
+}
+
+// New returns leadcap's HTTP handler.
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.OutboxMaxLag == 0 {
+		d.OutboxMaxLag = 5 * time.Minute
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s.routes()
+	return s.middleware(s.mux)
+}

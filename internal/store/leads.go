@@ -1,0 +1,360 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/leadcap/leadcap"
+)
+
+// personal is the sealed part of a lead row: everything that identifies or
+// describes the person.
+type personal struct {
+	FirstName string          `json:"fn,omitempty"`
+	LastName  string          `json:"ln,omitempty"`
+	Email     string          `json:"em,omitempty"`
+	Phone     string          `json:"ph,omitempty"`
+	Company   string          `json:"co,omitempty"`
+	JobTitle  string          `json:"jt,omitempty"`
+	Country   string          `json:"cc,omitempty"`
+	Interests []string        `json:"in,omitempty"`
+	Answers   leadcap.Answers `json:"an,omitempty"`
+	Notes     string          `json:"no,omitempty"`
+	ConsentIP string          `json:"ip,omitempty"`
+}
+
+func personalOf(l *leadcap.Lead) personal {
+	return personal{l.FirstName, l.LastName, l.Email, l.Phone, l.Company, l.JobTitle, l.Country,
+		l.Interests, l.Answers, l.Notes, l.Consent.IP}
+}
+
+func (p personal) apply(l *leadcap.Lead) {
+	l.FirstName, l.LastName, l.Email, l.Phone, l.Company, l.JobTitle, l.Country = p.FirstName, p.LastName, p.Email, p.Phone, p.Company, p.JobTitle, p.Country
+	l.Interests, l.Answers, l.Notes, l.Consent.IP = p.Interests, p.Answers, p.Notes, p.ConsentIP
+}
+
+// Associated data binds each ciphertext to its row, so a sealed value copied
+// into another row does not open.
+func leadAD(leadID string) []byte { return []byte("lead:" + leadID) }
+func submissionAD(conferenceID, submissionID string) []byte {
+	return []byte("submission:" + conferenceID + "/" + submissionID)
+}
+
+func (s *Store) sealLead(l *leadcap.Lead) ([]byte, error) {
+	b, err := json.Marshal(personalOf(l))
+	if err != nil {
+		return nil, err
+	}
+	return s.sealer.Seal(b, leadAD(l.ID))
+}
+
+func (s *Store) openLead(l *leadcap.Lead, sealed []byte) error {
+	b, err := s.sealer.Open(sealed, leadAD(l.ID))
+	if err != nil {
+		return fmt.Errorf("open lead %s: %w", l.ID, err)
+	}
+	var p personal
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("decode lead %s: %w", l.ID, err)
+	}
+	p.apply(l)
+	return nil
+}
+
+// RawObjectKey is where the outbox copies a lead's raw submissions in the
+// object store: raw/YYYY/MM/DD/<conference-id>/<lead-id>.json, dated by the
+// lead's creation. Each submission is a new version of that object.
+func RawObjectKey(conferenceID, leadID string, created time.Time) string {
+	return "raw/" + created.UTC().Format("2006/01/02") + "/" + conferenceID + "/" + leadID + ".json"
+}
+
+// errRetry asks CaptureLead to run its transaction again: a concurrent
+// writer (another server on PostgreSQL) took the submission or the email.
+var errRetry = errors.New("store: concurrent capture, retry")
+
+// CaptureLead stores a validated lead submission durably and returns the
+// answer for the client. emailKey is the normalised email that identifies
+// the person at the conference (intake.EmailKey).
+//
+//   - A submission_id seen before at this conference returns the first
+//     answer and stores nothing.
+//   - An email already known at this conference is merged into that lead
+//     (ResultUpdated).
+//   - Otherwise a new lead is created (ResultCreated).
+//
+// The raw submission is queued in the outbox in the same transaction. When
+// CaptureLead returns without error the transaction is committed and synced.
+func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey string) (leadcap.CaptureResult, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)
+	}
+	in.ID = id.String()
+	now := s.now().UTC()
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = now
+	}
+	if in.UpdatedAt.IsZero() {
+		in.UpdatedAt = now
+	}
+	index := s.sealer.BlindIndex("email", emailKey)
+	// Sealing happens before the write so that the single SQLite writer
+	// spends its time on SQL; only a merge re-seals inside it.
+	sealedLead, err := s.sealLead(in)
+	if err != nil {
+		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)
+	}
+	sealedSubmission, err := s.sealer.Seal(raw, submissionAD(in.ConferenceID, in.SubmissionID))
+	if err != nil {
+		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)
+	}
+	var res leadcap.CaptureResult
+	for attempt := 0; ; attempt++ {
+		err = s.write(ctx, func(tx *Tx) error {
+			var err error
+			res, err = s.capture(ctx, tx, in, index, sealedLead, sealedSubmission, now)
+			return err
+		})
+		if !errors.Is(err, errRetry) || attempt == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, sealedLead, sealedSubmission []byte, now time.Time) (leadcap.CaptureResult, error) {
+	var res leadcap.CaptureResult
+	err := tx.queryRow(`SELECT lead_id, result FROM submissions WHERE conference_id = $1 AND id = $2`,
+		in.ConferenceID, in.SubmissionID).Scan(&res.LeadID, &res.Result)
+	if err == nil {
+		return res, nil // a replay: the first answer again
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return res, err
+	}
+
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	existing := &leadcap.Lead{ConferenceID: in.ConferenceID}
+	var sealed []byte
+	var created, updated int64
+	err = tx.queryRow(`SELECT id, submission_id, source, device_id, spam, spam_reason, data, created_at, updated_at
+		FROM leads WHERE conference_id = $1 AND email_index = $2`+lock, in.ConferenceID, index).
+		Scan(&existing.ID, &existing.SubmissionID, &existing.Source, &existing.DeviceID, &existing.Spam, &existing.SpamReason,
+			&sealed, &created, &updated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		n, err := execCount(ctx, tx, `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,
+			consent_contact, consent_marketing, consent_version, consent_hash, consent_at, spam, spam_reason, data,
+			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			ON CONFLICT (conference_id, email_index) DO NOTHING`,
+			in.ID, in.ConferenceID, index, in.SubmissionID, in.Source, in.DeviceID,
+			in.Consent.Contact, in.Consent.Marketing, in.Consent.Version, in.Consent.TextHash, micros(in.Consent.At),
+			in.Spam, in.SpamReason, sealedLead, micros(in.CreatedAt), micros(in.UpdatedAt))
+		if err != nil {
+			return res, err
+		} else if n == 0 {
+			return res, errRetry
+		}
+		res = leadcap.CaptureResult{LeadID: in.ID, Result: leadcap.ResultCreated}
+		created = micros(in.CreatedAt)
+	case err != nil:
+		return res, err
+	default:
+		existing.CreatedAt, existing.UpdatedAt = fromMicros(created), fromMicros(updated)
+		if err := s.openLead(existing, sealed); err != nil {
+			return res, err
+		}
+		if err := s.fillConsent(ctx, tx, existing); err != nil {
+			return res, err
+		}
+		merged := s.merge(existing, in)
+		merged.ID, merged.CreatedAt = existing.ID, existing.CreatedAt
+		// A lead stays spam only while every submission is spam.
+		merged.Spam = existing.Spam && in.Spam
+		if !merged.Spam {
+			merged.SpamReason = ""
+		}
+		resealed, err := s.sealLead(merged)
+		if err != nil {
+			return res, err
+		}
+		if _, err := tx.exec(`UPDATE leads SET consent_contact = $1, consent_marketing = $2,
+			consent_version = $3, consent_hash = $4, consent_at = $5, spam = $6, spam_reason = $7, data = $8,
+			updated_at = $9 WHERE id = $10`,
+			merged.Consent.Contact, merged.Consent.Marketing, merged.Consent.Version, merged.Consent.TextHash,
+			micros(merged.Consent.At), merged.Spam, merged.SpamReason, resealed, micros(merged.UpdatedAt), existing.ID); err != nil {
+			return res, err
+		}
+		res = leadcap.CaptureResult{LeadID: existing.ID, Result: leadcap.ResultUpdated}
+	}
+
+	n, err := execCount(ctx, tx, `INSERT INTO submissions (conference_id, id, lead_id, result, source, device_id, received_at, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conference_id, id) DO NOTHING`,
+		in.ConferenceID, in.SubmissionID, res.LeadID, res.Result, in.Source, in.DeviceID, micros(now), sealedSubmission)
+	if err != nil {
+		return res, err
+	} else if n == 0 {
+		return res, errRetry
+	}
+	_, err = tx.exec(`INSERT INTO outbox (conference_id, submission_id, object_key, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5)`,
+		in.ConferenceID, in.SubmissionID, RawObjectKey(in.ConferenceID, res.LeadID, fromMicros(created)), micros(now), micros(now))
+	return res, err
+}
+
+func execCount(ctx context.Context, tx *Tx, query string, args ...any) (int64, error) {
+	r, err := tx.exec(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// fillConsent reads the consent columns of l, whose ID is set.
+func (s *Store) fillConsent(ctx context.Context, tx *Tx, l *leadcap.Lead) error {
+	var at int64
+	err := tx.queryRow(`SELECT consent_contact, consent_marketing, consent_version, consent_hash, consent_at
+		FROM leads WHERE id = $1`, l.ID).Scan(&l.Consent.Contact, &l.Consent.Marketing, &l.Consent.Version, &l.Consent.TextHash, &at)
+	l.Consent.At = fromMicros(at)
+	return err
+}
+
+const leadColumns = `id, conference_id, submission_id, source, device_id, consent_contact, consent_marketing,
+	consent_version, consent_hash, consent_at, spam, spam_reason, data, created_at, updated_at`
+
+func (s *Store) scanLead(row scanner) (*leadcap.Lead, error) {
+	var l leadcap.Lead
+	var sealed []byte
+	var consentAt, created, updated int64
+	if err := row.Scan(&l.ID, &l.ConferenceID, &l.SubmissionID, &l.Source, &l.DeviceID, &l.Consent.Contact,
+		&l.Consent.Marketing, &l.Consent.Version, &l.Consent.TextHash, &consentAt, &l.Spam, &l.SpamReason,
+		&sealed, &created, &updated); err != nil {
+		return nil, err
+	}
+	l.Consent.At, l.CreatedAt, l.UpdatedAt = fromMicros(consentAt), fromMicros(created), fromMicros(updated)
+	if err := s.openLead(&l, sealed); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// Lead returns the lead with its history of submissions, or ENOTFOUND.
+func (s *Store) Lead(ctx context.Context, id string) (*leadcap.Lead, error) {
+	var l *leadcap.Lead
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		l, err = s.scanLead(tx.queryRow(`SELECT `+leadColumns+` FROM leads WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return leadcap.Errorf(leadcap.ENOTFOUND, "lead %q not found", id)
+		} else if err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT id, lead_id, result, source, device_id, received_at
+			FROM submissions WHERE lead_id = $1 ORDER BY received_at, id`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sub leadcap.Submission
+			var at int64
+			if err := rows.Scan(&sub.ID, &sub.LeadID, &sub.Result, &sub.Source, &sub.DeviceID, &at); err != nil {
+				return err
+			}
+			sub.ReceivedAt = fromMicros(at)
+			l.History = append(l.History, sub)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: lead: %w", err)
+	}
+	return l, nil
+}
+
+// LeadFilter selects leads for Leads. Zero values select everything.
+type LeadFilter struct {
+	ConferenceID string
+	Since, Until time.Time // created_at in [Since, Until)
+	IncludeSpam  bool
+	// After continues a listing after the lead with this id (the cursor
+	// returned by the previous page).
+	After string
+	Limit int // default 50, at most 1000
+}
+
+// Leads returns leads matching f in creation order, oldest first, and the
+// cursor for the next page ("" when there is none).
+func (s *Store) Leads(ctx context.Context, f LeadFilter) ([]*leadcap.Lead, string, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 1000)
+	q := `SELECT ` + leadColumns + ` FROM leads WHERE 1 = 1`
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.ConferenceID != "" {
+		q += ` AND conference_id = ` + arg(f.ConferenceID)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND created_at >= ` + arg(micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND created_at < ` + arg(micros(f.Until))
+	}
+	if !f.IncludeSpam {
+		q += ` AND spam = ` + arg(false)
+	}
+	if f.After != "" {
+		// UUIDv7 ids sort by creation time, so (created_at, id) is a
+		// stable order and the id alone is a cursor.
+		q += ` AND (created_at, id) > (SELECT created_at, id FROM leads WHERE id = ` + arg(f.After) + `)`
+	}
+	q += ` ORDER BY created_at, id LIMIT ` + arg(f.Limit+1)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: leads: %w", err)
+	}
+	defer rows.Close()
+	var out []*leadcap.Lead
+	for rows.Next() {
+		l, err := s.scanLead(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: leads: %w", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: leads: %w", err)
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
+// CountLeads counts the leads of a conference ("" for all), spam included.
+func (s *Store) CountLeads(ctx context.Context, conferenceID string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM leads WHERE $1 = '' OR conference_id = $1`, conferenceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count leads: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,397 @@
+// Package store keeps leadcap's relational data: conferences, leads and their
+// submissions, and the outbox. It runs on SQLite (the embedded default, one
+// file in the data directory) and on PostgreSQL (for several servers sharing
+// one database). Both run the same SQL, written with $N placeholders, and the
+// same test suite; only the migrations differ per dialect.
+//
+// Personal fields are sealed (encrypted) with a Sealer before they reach the
+// database; the store never writes them in clear text.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/leadcap/leadcap"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Sealer encrypts and decrypts personal data and computes blind indexes.
+// internal/crypto's KeyRing is the implementation.
+type Sealer interface {
+	Seal(plaintext, associatedData []byte) ([]byte, error)
+	Open(ciphertext, associatedData []byte) ([]byte, error)
+	BlindIndex(kind, value string) []byte
+}
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options configure Open.
+type Options struct {
+	Sealer Sealer
+	// Merge combines a stored lead with a new submission for the same email;
+	// intake.MergeLead is the rule.
+	Merge func(existing, incoming *leadcap.Lead) *leadcap.Lead
+	// Now returns the current time; tests fix it. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is leadcap's database. It is safe for concurrent use.
+type Store struct {
+	dialect string
+	path    string  // SQLite file, empty for PostgreSQL
+	db      *sql.DB // reads; on PostgreSQL also writes
+	wdb     *sql.DB // SQLite only: the single write connection
+	writer  *writer // SQLite only: group commit
+	sealer  Sealer
+	merge   func(existing, incoming *leadcap.Lead) *leadcap.Lead
+	now     func() time.Time
+}
+
+// Open connects to the database named by dsn: a postgres:// or postgresql://
+// URL, or a SQLite file path (optionally prefixed with sqlite:). It does not
+// migrate; call Migrate, then CheckSchema.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Sealer == nil {
+		return nil, errors.New("store: open: no sealer")
+	}
+	s := &Store{sealer: opts.Sealer, merge: opts.Merge, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.merge == nil {
+		s.merge = func(_, incoming *leadcap.Lead) *leadcap.Lead { return incoming }
+	}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.dialect = Postgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		s.db.SetMaxOpenConns(32)
+		s.db.SetMaxIdleConns(32)
+		s.db.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		s.dialect = SQLite
+		if err := s.openSQLite(strings.TrimPrefix(dsn, "sqlite:")); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", s.dialect, err)
+	}
+	return s, nil
+}
+
+// sqliteDSN returns the modernc.org/sqlite DSN for path: WAL, full fsync on
+// commit, a busy timeout so the CLI can write while a server runs, foreign
+// keys, and immediate write transactions.
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "cache_size(-32000)") // 32 MB: a batch of leads fits without spilling
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func (s *Store) openSQLite(path string) error {
+	if path == "" {
+		return errors.New("store: open sqlite: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	s.path = path
+	var err error
+	// The write connection is opened first so that it creates the file
+	// and switches it to WAL before any reader looks at it.
+	if s.wdb, err = sql.Open("sqlite", sqliteDSN(path, false)); err != nil {
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	if err := s.wdb.Ping(); err != nil {
+		s.wdb.Close()
+		return fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		s.wdb.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	if s.db, err = sql.Open("sqlite", sqliteDSN(path, true)); err != nil {
+		s.wdb.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	s.db.SetMaxOpenConns(8)
+	s.db.SetMaxIdleConns(8)
+	s.writer = newWriter(s.wdb)
+	return nil
+}
+
+// Dialect returns SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// Path returns the SQLite database file, or "" on PostgreSQL.
+func (s *Store) Path() string { return s.path }
+
+// Close stops the writer after it commits what it has queued, then closes
+// the connections.
+func (s *Store) Close() error {
+	if s.writer != nil {
+		s.writer.close()
+	}
+	var errs []error
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// write runs fn in a write transaction. On SQLite it goes through the single
+// writer, which commits many callers' transactions together; on PostgreSQL
+// each call has its own transaction. fn may be run again if the transaction
+// hits a serialisation conflict, so it must not have effects outside tx.
+// write returns once the transaction is durably committed.
+func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.writer != nil {
+		return s.writer.do(ctx, fn)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(&Tx{tx: tx, ctx: ctx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// read runs fn in a read-only transaction, so that it sees one snapshot.
+func (s *Store) read(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(&Tx{tx: tx, ctx: ctx})
+}
+
+// Micros converts t to the Unix microseconds stored in the database.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros converts stored Unix microseconds to a UTC time.
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// SizeBytes returns the size of the database: the SQLite file and its WAL,
+// or pg_database_size on PostgreSQL.
+func (s *Store) SizeBytes(ctx context.Context) (int64, error) {
+	if s.dialect == Postgres {
+		var n int64
+		err := s.db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+		return n, err
+	}
+	var total int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			total += fi.Size()
+		}
+	}
+	return total, nil
+}
+
+// migration is one numbered schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func (s *Store) migrations() ([]migration, error) {
+	dir := "migrations/" + s.dialect
+	entries, err := fs.ReadDir(migrationsFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("store: bad migration file name %s", e.Name())
+		}
+		b, err := fs.ReadFile(migrationsFS, dir+"/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// SchemaVersion returns the highest migration applied to the database (0 for
+// an empty one) and the highest this build knows.
+func (s *Store) SchemaVersion(ctx context.Context) (current, known int, err error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	known = ms[len(ms)-1].version
+	current, err = s.currentVersion(ctx, dbQueryer{s.db})
+	return current, known, err
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) row
+}
+
+// dbQueryer adapts a *sql.DB to queryer.
+type dbQueryer struct{ db *sql.DB }
+
+func (q dbQueryer) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	return q.db.QueryRowContext(ctx, query, args...)
+}
+
+func (s *Store) currentVersion(ctx context.Context, q queryer) (int, error) {
+	var exists bool
+	var err error
+	if s.dialect == Postgres {
+		err = q.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
+	} else {
+		err = q.QueryRowContext(ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// Migrate applies the migrations the database lacks, each in its own
+// transaction, and returns the names of those applied. It refuses a database
+// whose schema is newer than this build.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	for _, m := range ms {
+		done := false
+		err := s.write(ctx, func(tx *Tx) error {
+			if s.dialect == Postgres {
+				// One migrator at a time when several servers start together.
+				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(7355608)`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+				return err
+			}
+			cur, err := s.currentVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if cur > ms[len(ms)-1].version {
+				return fmt.Errorf("database schema version %d is newer than this leadcap knows (%d): upgrade leadcap", cur, ms[len(ms)-1].version)
+			}
+			if m.version <= cur {
+				return nil
+			}
+			// Not through the statement cache: a migration is many statements.
+			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if _, err := tx.exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, micros(s.now())); err != nil {
+				return err
+			}
+			done = true
+			return nil
+		})
+		if err != nil {
+			return applied, fmt.Errorf("store: migrate: %w", err)
+		}
+		if done {
+			applied = append(applied, m.name)
+		}
+	}
+	return applied, nil
+}
+
+// CheckSchema returns an error unless the database schema is exactly the one
+// this build knows: the server refuses to run on an older or newer schema.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	cur, known, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cur < known:
+		return fmt.Errorf("store: database schema version %d is older than %d: run 'leadcap migrate'", cur, known)
+	case cur > known:
+		return fmt.Errorf("store: database schema version %d is newer than this leadcap knows (%d): upgrade leadcap", cur, known)
+	}
+	return nil
+}
+
+// ExecForTest runs a statement directly; tests use it to tamper with data.
+func (s *Store) ExecForTest(ctx context.Context, query string, args ...any) error {
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(query, args...)
+		return err
+	})
+}
+
+// CheckWritable takes the write lock in a transaction that changes nothing:
+// it fails on a read-only or locked-up database.
+func (s *Store) CheckWritable(ctx context.Context) error {
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`UPDATE schema_migrations SET applied_at = applied_at WHERE version < 0`)
+		return err
+	})
+}

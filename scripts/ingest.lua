@@ -1,0 +1,26 @@
+-- wrk script: POST a distinct, valid lead per request to /api/v1/leads.
+-- Each thread numbers its requests so that submission ids and emails never
+-- repeat across threads or runs.
+local threads = {}
+local next_id = 1
+
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  run = os.time()
+  n = 0
+end
+
+function request()
+  n = n + 1
+  local sub = string.format("b%d-%d-%d", run, tid, n)
+  local body = '{"conference":"bench","submission_id":"' .. sub ..
+    '","first_name":"Ana","last_name":"Diaz","email":"' .. sub ..
+    '@example.com","phone":"+5016223456","company":"Acme Travel","job_title":"Buyer",' ..
+    '"interests":["diving"],"answers":{"size":"small"},"consent":{"contact":true,"marketing":true}}'
+  return wrk.format("POST", "/api/v1/leads", {["Content-Type"] = "application/json"}, body)
+end
