@@ -9,7 +9,6 @@ import (
 
 // OutboxItem is a raw submission waiting to be copied to the object store.
 type OutboxItem struct {
-	ID           int64
 	ConferenceID string
 	SubmissionID string
 	LeadID       string
@@ -17,7 +16,6 @@ type OutboxItem struct {
 	Attempts     int
 	ReceivedAt   time.Time
 	Sealed       []byte // the submission, sealed; opens with SubmissionAD
-	CreatedAt    time.Time
 }
 
 // SubmissionAD is the associated data a sealed submission opens with.
@@ -25,9 +23,9 @@ func SubmissionAD(conferenceID, submissionID string) []byte {
 	return submissionAD(conferenceID, submissionID)
 }
 
-// ClaimOutbox leases up to limit due items for lease, so that another worker
-// (on another server) does not take them meanwhile, and returns them oldest
-// first. Items whose submission has been erased are dropped.
+// ClaimOutbox leases up to limit due submissions for lease, so that another
+// worker (on another server) does not take them meanwhile, and returns them
+// oldest first.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
 	now := s.now()
 	var items []OutboxItem
@@ -35,43 +33,32 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 		items = items[:0]
 		lock := ""
 		if s.dialect == Postgres {
-			lock = " FOR UPDATE OF o SKIP LOCKED"
+			lock = " FOR UPDATE OF s SKIP LOCKED"
 		}
-		rows, err := tx.query(`SELECT o.id, o.conference_id, o.submission_id, o.object_key, o.attempts,
-			o.created_at, coalesce(s.lead_id, ''), coalesce(s.received_at, 0), s.data
-			FROM outbox o LEFT JOIN submissions s ON s.conference_id = o.conference_id AND s.id = o.submission_id
-			WHERE o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2`+lock, micros(now), limit)
+		rows, err := tx.query(`SELECT s.conference_id, s.id, s.lead_id, l.created_at, s.attempts, s.received_at, s.data
+			FROM submissions s JOIN leads l ON l.id = s.lead_id
+			WHERE s.pending = $1 AND s.next_attempt_at <= $2 ORDER BY s.next_attempt_at LIMIT $3`+lock, true, micros(now), limit)
 		if err != nil {
 			return err
 		}
-		var orphans []int64
 		for rows.Next() {
 			var it OutboxItem
 			var created, received int64
-			if err := rows.Scan(&it.ID, &it.ConferenceID, &it.SubmissionID, &it.ObjectKey, &it.Attempts,
-				&created, &it.LeadID, &received, &it.Sealed); err != nil {
+			if err := rows.Scan(&it.ConferenceID, &it.SubmissionID, &it.LeadID, &created, &it.Attempts, &received, &it.Sealed); err != nil {
 				rows.Close()
 				return err
 			}
-			it.CreatedAt, it.ReceivedAt = fromMicros(created), fromMicros(received)
-			if it.Sealed == nil {
-				orphans = append(orphans, it.ID)
-				continue
-			}
+			it.ReceivedAt = fromMicros(received)
+			it.ObjectKey = RawObjectKey(it.ConferenceID, it.LeadID, fromMicros(created))
 			items = append(items, it)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, id := range orphans {
-			if _, err := tx.exec(`DELETE FROM outbox WHERE id = $1`, id); err != nil {
-				return err
-			}
-		}
 		for _, it := range items {
-			if _, err := tx.exec(`UPDATE outbox SET next_attempt_at = $1 WHERE id = $2`,
-				micros(now.Add(lease)), it.ID); err != nil {
+			if _, err := tx.exec(`UPDATE submissions SET next_attempt_at = $1 WHERE conference_id = $2 AND id = $3`,
+				micros(now.Add(lease)), it.ConferenceID, it.SubmissionID); err != nil {
 				return err
 			}
 		}
@@ -83,11 +70,12 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 	return items, nil
 }
 
-// CompleteOutbox removes items that were copied.
-func (s *Store) CompleteOutbox(ctx context.Context, ids ...int64) error {
+// CompleteOutbox marks items as copied.
+func (s *Store) CompleteOutbox(ctx context.Context, items ...OutboxItem) error {
 	err := s.write(ctx, func(tx *Tx) error {
-		for _, id := range ids {
-			if _, err := tx.exec(`DELETE FROM outbox WHERE id = $1`, id); err != nil {
+		for _, it := range items {
+			if _, err := tx.exec(`UPDATE submissions SET pending = $1, last_error = '' WHERE conference_id = $2 AND id = $3`,
+				false, it.ConferenceID, it.SubmissionID); err != nil {
 				return err
 			}
 		}
@@ -100,13 +88,13 @@ func (s *Store) CompleteOutbox(ctx context.Context, ids ...int64) error {
 }
 
 // RetryOutbox records a failed copy and when to try again.
-func (s *Store) RetryOutbox(ctx context.Context, id int64, next time.Time, cause string) error {
+func (s *Store) RetryOutbox(ctx context.Context, it OutboxItem, next time.Time, cause string) error {
 	if len(cause) > 500 {
 		cause = cause[:500]
 	}
 	err := s.write(ctx, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
-			WHERE id = $3`, micros(next), cause, id)
+		_, err := tx.exec(`UPDATE submissions SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
+			WHERE conference_id = $3 AND id = $4`, micros(next), cause, it.ConferenceID, it.SubmissionID)
 		return err
 	})
 	if err != nil {
@@ -116,10 +104,10 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64, next time.Time, cause
 }
 
 // OutboxStats reports how many raw copies wait and when the oldest was
-// queued (zero when none wait).
+// received (zero when none wait).
 func (s *Store) OutboxStats(ctx context.Context) (pending int64, oldest time.Time, err error) {
 	var min sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM outbox`).Scan(&pending, &min)
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), min(received_at) FROM submissions WHERE pending = $1`, true).Scan(&pending, &min)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: outbox stats: %w", err)
 	}

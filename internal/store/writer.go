@@ -16,8 +16,7 @@ const maxBatch = 512
 var errClosed = errors.New("store: closed")
 
 // writer is SQLite's single writer. It takes whatever is queued, runs each
-// caller's function inside one transaction (each in its own savepoint, so
-// one caller's failure does not undo another's), and commits once: many
+// caller's function inside one transaction and commits once: many
 // concurrent submissions share one fsync. It does not wait for a batch to
 // fill, so a lone write is committed at once.
 type writer struct {
@@ -104,35 +103,66 @@ func (w *writer) run() {
 	}
 }
 
-// commit runs a batch in one transaction and reports to each caller.
+// commit runs a batch in one transaction and reports to each caller. If
+// any job fails, the batch is rolled back and each job runs again in a
+// transaction of its own, so that one caller's failure undoes nothing of
+// another's. Jobs on the lead path do not fail short of a database error,
+// so the common case is one transaction and one fsync for the whole batch.
 func (w *writer) commit(batch []*writeJob) {
-	errs := make([]error, len(batch))
+	if len(batch) > 1 {
+		if errs, err := w.runBatch(batch); err == nil {
+			for i, j := range batch {
+				j.err <- errs[i]
+			}
+			w.prepare()
+			return
+		}
+	}
+	for _, j := range batch {
+		errs, err := w.runBatch([]*writeJob{j})
+		if err == nil {
+			err = errs[0]
+		}
+		j.err <- err
+	}
+	w.prepare()
+}
+
+// runBatch runs jobs in one transaction. It commits and returns each job's
+// outcome when every job succeeded or was cancelled before it started;
+// otherwise it rolls back and returns the first error.
+func (w *writer) runBatch(batch []*writeJob) ([]error, error) {
 	tx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
-		for _, j := range batch {
-			j.err <- fmt.Errorf("store: begin: %w", err)
-		}
-		return
+		return nil, fmt.Errorf("store: begin: %w", err)
 	}
+	errs := make([]error, len(batch))
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
-			errs[i] = err
+			errs[i] = err // never started: nothing to undo
 			continue
 		}
 		// The job's context may carry values but not cancellation: once
-		// queued, a job runs to the end of its batch.
-		errs[i] = w.runOne(&Tx{tx: tx, ctx: context.WithoutCancel(j.ctx), w: w}, j)
+		// started, a job runs to the end of its transaction.
+		if err := runJob(&Tx{tx: tx, ctx: context.WithoutCancel(j.ctx), w: w}, j); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		for _, j := range batch {
-			j.err <- fmt.Errorf("store: commit: %w", err)
+		return nil, fmt.Errorf("store: commit: %w", err)
+	}
+	return errs, nil
+}
+
+// runJob runs one job, turning a panic into an error.
+func runJob(tx *Tx, j *writeJob) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write panicked: %v", r)
 		}
-		return
-	}
-	for i, j := range batch {
-		j.err <- errs[i]
-	}
-	w.prepare()
+	}()
+	return j.fn(tx)
 }
 
 // prepare prepares the statements the last batch ran unprepared. Only
@@ -140,36 +170,11 @@ func (w *writer) commit(batch []*writeJob) {
 func (w *writer) prepare() {
 	for q := range w.unprepared {
 		delete(w.unprepared, q)
-		if !strings.Contains(q, "$") && !strings.HasPrefix(q, "SAVEPOINT") && !strings.HasPrefix(q, "RELEASE") && !strings.HasPrefix(q, "ROLLBACK") {
+		if !strings.Contains(q, "$") {
 			continue
 		}
 		if st, err := w.db.Prepare(q); err == nil {
 			w.stmts[q] = st
 		}
 	}
-}
-
-// runOne runs one job inside a savepoint that is rolled back if the job
-// fails, so the other jobs of the batch still commit. (A transaction that
-// changed nothing commits without writing.)
-func (w *writer) runOne(tx *Tx, j *writeJob) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			tx.exec(`ROLLBACK TO job`)
-			tx.exec(`RELEASE job`)
-			err = fmt.Errorf("store: write panicked: %v", r)
-		}
-	}()
-	if _, err := tx.exec(`SAVEPOINT job`); err != nil {
-		return err
-	}
-	if err := j.fn(tx); err != nil {
-		if _, rerr := tx.exec(`ROLLBACK TO job`); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		tx.exec(`RELEASE job`)
-		return err
-	}
-	_, err = tx.exec(`RELEASE job`)
-	return err
 }
