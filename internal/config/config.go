@@ -35,6 +35,8 @@ type Config struct {
 	MaxBodyBytes    int64          // largest lead submission body
 	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+
+	Shield Shield // abuse protection and HTTP hardening (shield.go)
 }
 
 // Default returns the zero-configuration settings.
@@ -48,6 +50,8 @@ func Default() Config {
 		MaxBodyBytes:    64 << 10,
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
+
+		Shield: defaultShield(),
 	}
 }
 
@@ -137,6 +141,7 @@ func settings() []setting {
 	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	shieldSettings(add)
 	return s
 }
 
@@ -298,6 +303,7 @@ func (c Config) Validate() error {
 	if c.OutboxInterval < 10*time.Millisecond {
 		bad("outbox_interval", "must be at least 10ms")
 	}
+	c.validateShield(bad)
 	return errors.Join(errs...)
 }
 

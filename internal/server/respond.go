@@ -5,8 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/ratelimit"
 )
 
 // statuses maps each error code to its one HTTP status.
@@ -55,6 +58,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, component st
 	var le *leadcap.Error
 	if !errors.As(err, &le) {
 		code = leadcap.EINTERNAL
+	}
+	var limited *ratelimit.ExceededError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(limited.RetryAfter()/time.Second)))
 	}
 	writeJSON(w, status, errorBody{errorDetail{Code: code, Message: leadcap.ErrorMessage(err), Fields: leadcap.ErrorFields(err)}})
 }

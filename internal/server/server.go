@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -24,6 +25,14 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+
+	// Shield screens every request (block rules, rate limits); Forms
+	// issues the booth form's render tokens. Nil: neither.
+	Shield *shield.Shield
+	Forms  *shield.Forms
+	// MaxRequestBytes caps the body of every route; lead submissions have
+	// their own, smaller, MaxBodyBytes.
+	MaxRequestBytes int64
 }
 
 // Server serves leadcap's HTTP routes.

@@ -197,7 +197,19 @@ func (s *Store) mergeInto(ctx context.Context, tx *Tx, in *leadcap.Lead, index [
 	if err := s.fillConsent(ctx, tx, existing); err != nil {
 		return res, err
 	}
-	merged := s.merge(existing, in)
+	// Quarantine holds both ways: a submission suspected as spam leaves a
+	// lead that passed the shield as it was (the submission is kept in its
+	// history only), and a real submission replaces the data of a
+	// quarantined lead rather than merging with it.
+	if in.Spam && !existing.Spam {
+		return s.pointSubmission(tx, in, existing.ID)
+	}
+	base := existing
+	if existing.Spam && !in.Spam {
+		base = &leadcap.Lead{ID: existing.ID, ConferenceID: existing.ConferenceID, SubmissionID: existing.SubmissionID,
+			Source: existing.Source, CreatedAt: existing.CreatedAt}
+	}
+	merged := s.merge(base, in)
 	merged.ID, merged.CreatedAt = existing.ID, existing.CreatedAt
 	// A lead stays spam only while every submission is spam.
 	merged.Spam = existing.Spam && in.Spam
@@ -215,8 +227,14 @@ func (s *Store) mergeInto(ctx context.Context, tx *Tx, in *leadcap.Lead, index [
 		micros(merged.Consent.At), merged.Spam, merged.SpamReason, resealed, micros(merged.UpdatedAt), existing.ID); err != nil {
 		return res, err
 	}
-	res = leadcap.CaptureResult{LeadID: existing.ID, Result: leadcap.ResultUpdated}
-	_, err = tx.exec(`UPDATE submissions SET lead_id = $1, result = $2 WHERE conference_id = $3 AND id = $4`,
+	return s.pointSubmission(tx, in, existing.ID)
+}
+
+// pointSubmission points the history row of submission in at the lead it
+// was merged into.
+func (s *Store) pointSubmission(tx *Tx, in *leadcap.Lead, leadID string) (leadcap.CaptureResult, error) {
+	res := leadcap.CaptureResult{LeadID: leadID, Result: leadcap.ResultUpdated}
+	_, err := tx.exec(`UPDATE submissions SET lead_id = $1, result = $2 WHERE conference_id = $3 AND id = $4`,
 		res.LeadID, res.Result, in.ConferenceID, in.SubmissionID)
 	return res, err
 }
