@@ -145,7 +145,7 @@ func matrixCases() map[string]matrixCase {
 			who.password = "a brand new secret " + fmt.Sprint(e.next())
 			return "POST", "/api/v1/auth/password", map[string]string{"current_password": old, "new_password": who.password}
 		}, true},
-		"GET /api/v1/me": {"asv", 200, static("GET", "/api/v1/me", nil), false},
+		"GET /api/v1/me":            {"asv", 200, static("GET", "/api/v1/me", nil), false},
 		"POST /api/v1/me/mfa/enrol": {"asv", 200, static("POST", "/api/v1/me/mfa/enrol", nil), false},
 		"POST /api/v1/me/mfa/confirm": {"asv", 200, func(t *testing.T, e *matrixEnv, who *account) (string, string, any) {
 			if who == nil {
