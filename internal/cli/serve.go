@@ -40,7 +40,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log := newLogger(env, cfg)
 
-	st, _, err := openStore(ctx, cfg)
+	st, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -55,6 +55,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
 	}
+	ident := newIdentity(st, keys, cfg, log)
+	if err := firstAdmin(ctx, env, ident, cfg, log); err != nil {
+		return err
+	}
 	objects, err := blob.OpenDir(cfg.BlobDir())
 	if err != nil {
 		return err
@@ -67,6 +71,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Log:            log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
+		Identity:       ident,
+		SecureCookies:  cfg.SecureCookies(),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -35,6 +35,11 @@ type Config struct {
 	MaxBodyBytes    int64          // largest lead submission body
 	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+	// Identity: console sessions and passwords.
+	SessionIdleTimeout time.Duration // a console session idle this long ends
+	SessionMaxAge      time.Duration // a console session ends this long after sign-in
+	TempPasswordTTL    time.Duration // a temporary password stops working after
+	RequireAdminMFA    bool          // an admin without MFA can only enrol
 
 	Shield Shield // abuse protection and HTTP hardening (shield.go)
 }
@@ -51,7 +56,10 @@ func Default() Config {
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
 
-		Shield: defaultShield(),
+		SessionIdleTimeout: 2 * time.Hour,
+		SessionMaxAge:      12 * time.Hour,
+		TempPasswordTTL:    7 * 24 * time.Hour,
+		Shield:             defaultShield(),
 	}
 }
 
@@ -141,6 +149,22 @@ func settings() []setting {
 	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })
+	add("session_idle_timeout", "a console session idle this long ends", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })
+	add("session_max_age", "a console session ends this long after sign-in, however active", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.TempPasswordTTL })
+	add("temp_password_ttl", "a temporary password (new user, reset) stops working after this long", false, gd, sd)
+	add("require_admin_mfa", "true: an admin without MFA can do nothing but enrol", false,
+		func(c *Config) string { return strconv.FormatBool(c.RequireAdminMFA) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.RequireAdminMFA = b
+			return nil
+		})
 	shieldSettings(add)
 	return s
 }
@@ -303,6 +327,15 @@ func (c Config) Validate() error {
 	if c.OutboxInterval < 10*time.Millisecond {
 		bad("outbox_interval", "must be at least 10ms")
 	}
+	if c.SessionIdleTimeout < time.Minute {
+		bad("session_idle_timeout", "must be at least 1m")
+	}
+	if c.SessionMaxAge < c.SessionIdleTimeout {
+		bad("session_max_age", "must be at least the idle timeout (%s)", c.SessionIdleTimeout)
+	}
+	if c.TempPasswordTTL < time.Hour || c.TempPasswordTTL > 90*24*time.Hour {
+		bad("temp_password_ttl", "want 1h to 2160h (90 days)")
+	}
 	c.validateShield(bad)
 	return errors.Join(errs...)
 }
@@ -315,6 +348,11 @@ func (c Config) DatabaseDSN() string {
 	}
 	return filepath.Join(c.DataDir, "leadcap.db")
 }
+
+// SecureCookies reports whether cookies must be marked Secure even on a
+// plain-HTTP request: the public URL is https, so TLS ends at a proxy in
+// front of leadcap.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
 
 // BlobDir returns the directory of the local object store.
 func (c Config) BlobDir() string {

@@ -18,8 +18,10 @@ func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, "leads", err)
 		return
 	}
-	// An integration posting with a bearer token that may create leads is
-	// trusted: the form abuse defences are for the public form.
+	// An API client whose token may write leads may claim any source
+	// (staff, api, import); the public only form or kiosk. Such an
+	// integration also skips the form abuse defences, which are for the
+	// public form.
 	p := access.FromContext(r.Context())
 	trusted := p != nil && p.Via == access.ViaToken && p.Can(access.LeadsWrite)
 	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String(),

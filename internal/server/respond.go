@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
-	"github.com/leadcap/leadcap/internal/ratelimit"
 )
 
 // statuses maps each error code to its one HTTP status.
@@ -55,13 +54,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, component st
 		s.Log.ErrorContext(r.Context(), "request failed", "component", component, "request_id", requestID(r.Context()),
 			"route", r.Pattern, "err", err)
 	}
+	var retry interface{ RetryAfter() time.Duration }
+	if errors.As(err, &retry) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.RetryAfter()/time.Second)))
+	}
 	var le *leadcap.Error
 	if !errors.As(err, &le) {
 		code = leadcap.EINTERNAL
-	}
-	var limited *ratelimit.ExceededError
-	if errors.As(err, &limited) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(limited.RetryAfter()/time.Second)))
 	}
 	writeJSON(w, status, errorBody{errorDetail{Code: code, Message: leadcap.ErrorMessage(err), Fields: leadcap.ErrorFields(err)}})
 }

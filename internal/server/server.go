@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 )
@@ -33,12 +34,19 @@ type Deps struct {
 	// MaxRequestBytes caps the body of every route; lead submissions have
 	// their own, smaller, MaxBodyBytes.
 	MaxRequestBytes int64
+	// Identity signs users in and finds the caller of each request; without
+	// it only public routes answer.
+	Identity *identity.Service
+	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
+	// ends at a proxy in front (the public URL is https).
+	SecureCookies bool
 }
 
 // Server serves leadcap's HTTP routes.
 type Server struct {
 	Deps
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	table []Route // every route with its permission, as registered
 }
 
 // New returns leadcap's HTTP handler.

@@ -58,10 +58,10 @@ func (s *Store) CreateUser(ctx context.Context, u *leadcap.User, passwordHash st
 	return nil
 }
 
-// CreateFirstUser stores u only when there are no users at all, and
+// CreateFirstAdmin stores u only when there is no admin at all, and
 // reports whether it did. Several servers starting together on one
-// database create one first user between them.
-func (s *Store) CreateFirstUser(ctx context.Context, u *leadcap.User, passwordHash string) (bool, error) {
+// database create one first admin between them.
+func (s *Store) CreateFirstAdmin(ctx context.Context, u *leadcap.User, passwordHash string) (bool, error) {
 	created := false
 	err := s.write(ctx, func(tx *Tx) error {
 		if s.dialect == Postgres {
@@ -71,7 +71,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *leadcap.User, passwordHa
 			}
 		}
 		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
+		if err := tx.queryRow(`SELECT count(*) FROM users WHERE role = 'admin'`).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -81,7 +81,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u *leadcap.User, passwordHa
 		return s.insertUser(tx, u, passwordHash)
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: create first user: %w", err)
+		return false, fmt.Errorf("store: create first admin: %w", err)
 	}
 	return created, nil
 }
@@ -91,7 +91,7 @@ func (s *Store) insertUser(tx *Tx, u *leadcap.User, passwordHash string) error {
 	if err != nil {
 		return err
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond)
 	u.ID, u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt = id.String(), now, now, now
 	var n int
 	if err := tx.queryRow(`SELECT count(*) FROM users WHERE email = $1`, u.Email).Scan(&n); err != nil {
@@ -173,11 +173,11 @@ func (s *Store) Users(ctx context.Context) ([]*leadcap.User, error) {
 	return out, nil
 }
 
-// CountUsers returns how many users exist.
-func (s *Store) CountUsers(ctx context.Context) (int, error) {
+// CountAdmins returns how many admins exist, active or not.
+func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count users: %w", err)
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count admins: %w", err)
 	}
 	return n, nil
 }
