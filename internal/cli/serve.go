@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
@@ -65,22 +64,30 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer objects.Close()
 
+	guard, forms, err := newShield(ctx, st, keys, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer guard.Close()
 	handler := server.New(server.Deps{
-		Store:          st,
-		Capture:        capture.New(st, nil),
-		Log:            log,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		TrustedProxies: cfg.TrustedProxies,
-		Identity:       ident,
-		SecureCookies:  cfg.SecureCookies(),
+		Store:           st,
+		Capture:         capture.New(st, nil).WithForms(forms),
+		Log:             log,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		TrustedProxies:  cfg.TrustedProxies,
+		Identity:        ident,
+		SecureCookies:   cfg.SecureCookies(),
+		Shield:          guard,
+		Forms:           forms,
+		MaxRequestBytes: cfg.Shield.MaxRequestBytes,
 	})
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: cfg.Shield.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Shield.ReadTimeout,
+		WriteTimeout:      cfg.Shield.WriteTimeout,
+		IdleTimeout:       cfg.Shield.IdleTimeout,
+		MaxHeaderBytes:    cfg.Shield.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -96,6 +103,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
 		w.Run(workCtx)
 	})
+	workers.Go(func() { guard.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

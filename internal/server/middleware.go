@@ -142,6 +142,8 @@ func componentOf(r *http.Request) string {
 		return "conferences"
 	case strings.HasPrefix(p, "/api/v1/exports"):
 		return "exports"
+	case strings.HasPrefix(p, "/api/v1/shield"):
+		return "shield"
 	case strings.HasPrefix(p, "/api/v1/auth"), strings.HasPrefix(p, "/api/v1/me"):
 		return "auth"
 	case strings.HasPrefix(p, "/api/v1/users"):

@@ -11,6 +11,7 @@ func (s *Server) routes() {
 
 	// Public: visitors create leads.
 	s.route("POST /api/v1/leads", access.Public, s.handleCreateLead)
+	s.route("GET /api/v1/conferences/{slug}/form-token", access.Public, s.handleFormToken)
 
 	// Sign-in and the caller's own account.
 	s.route("POST /api/v1/auth/login", access.Public, s.handleLogin)
@@ -37,6 +38,12 @@ func (s *Server) routes() {
 
 	// The audit trail.
 	s.route("GET /api/v1/audit", access.AuditRead, s.handleAudit)
+
+	// The shield's block and allow rules and its block record, for admins.
+	s.route("GET /api/v1/shield/rules", access.ShieldManage, s.handleShieldRules)
+	s.route("POST /api/v1/shield/rules", access.ShieldManage, s.handleAddShieldRule)
+	s.route("DELETE /api/v1/shield/rules/{id}", access.ShieldManage, s.handleDeleteShieldRule)
+	s.route("GET /api/v1/shield/blocks", access.ShieldManage, s.handleShieldBlocks)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)

@@ -198,6 +198,20 @@ func matrixCases() map[string]matrixCase {
 		"GET /api/v1/users/{id}/auth-events": {"a", 200, spare("GET", "/auth-events?limit=5", nil), false},
 		"GET /api/v1/audit":                  {"a", 200, static("GET", "/api/v1/audit?action=auth&limit=10", nil), false},
 		"/api/":                              {"p", 404, static("GET", "/api/v1/no-such-thing", nil), false},
+
+		"GET /api/v1/conferences/{slug}/form-token": {"p", 200, static("GET", "/api/v1/conferences/expo/form-token", nil), false},
+		"GET /api/v1/shield/rules":                  {"a", 200, static("GET", "/api/v1/shield/rules?all=true", nil), false},
+		"POST /api/v1/shield/rules": {"a", 201, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/api/v1/shield/rules", map[string]any{"action": "block", "network": fmt.Sprintf("192.0.2.%d", e.next()), "note": "matrix"}
+		}, false},
+		"DELETE /api/v1/shield/rules/{id}": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			r := &leadcap.ShieldRule{Action: "block", Network: fmt.Sprintf("198.51.100.%d/32", e.next()), CreatedBy: "test"}
+			if _, err := e.ts.store.PutShieldRule(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			return "DELETE", fmt.Sprint("/api/v1/shield/rules/", r.ID), nil
+		}, false},
+		"GET /api/v1/shield/blocks": {"a", 200, static("GET", "/api/v1/shield/blocks?limit=10", nil), false},
 	}
 }
 

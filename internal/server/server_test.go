@@ -5,18 +5,23 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/ratelimit"
 	"github.com/leadcap/leadcap/internal/server"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
@@ -27,6 +32,7 @@ type testServer struct {
 	store *store.Store
 	ident *identity.Service
 	clock *clock
+	forms *shield.Forms
 }
 
 func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
@@ -50,20 +56,51 @@ func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *t
 		f(&o)
 	}
 	ident := identity.New(o)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Loopback is a trusted proxy, so tests choose client IPs with
+	// X-Forwarded-For.
+	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	guard, err := shield.New(ctx, shield.Options{Store: st, Log: log, Now: clk.now, TrustedProxies: trusted,
+		LeadsPerIP: ratelimit.Config{Burst: 600, Every: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { guard.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	forms := shield.NewForms(shield.FormOptions{Keys: keys, Store: st, Shield: guard, Now: clk.now, Defences: shield.DefaultDefences()})
 	h := server.New(server.Deps{
-		Store:        st,
-		Capture:      capture.New(st, nil),
-		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		MaxBodyBytes: 64 << 10,
-		Identity:     ident,
-		Now:          clk.now,
-		// Loopback is a trusted proxy, so tests choose client IPs with
-		// X-Forwarded-For.
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Store:          st,
+		Capture:        capture.New(st, nil).WithForms(forms),
+		Log:            log,
+		MaxBodyBytes:   64 << 10,
+		Identity:       ident,
+		Now:            clk.now,
+		TrustedProxies: trusted,
+		Shield:         guard,
+		Forms:          forms,
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st, ident: ident, clock: clk}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms}
+}
+
+// formToken fetches a render token for the conference's form, as the
+// booth form does, and lets the minimum fill time pass on the clock.
+func (ts *testServer) formToken(t *testing.T, slug string) string {
+	t.Helper()
+	res, err := http.Get(ts.URL + "/api/v1/conferences/" + slug + "/form-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok shield.FormToken
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || res.StatusCode != 200 || tok.RenderToken == "" {
+		t.Fatalf("form token for %s: %d %v", slug, res.StatusCode, err)
+	}
+	ts.clock.add(shield.DefaultMinFillTime)
+	return tok.RenderToken
 }
 
 // mustConference creates a conference with a question of each type.
@@ -138,6 +175,13 @@ func TestCreateLeadScenarios(t *testing.T) {
 		ts.mustConference(t, "expo", leadcap.StatusOpen)
 		ts.mustConference(t, "closed-expo", leadcap.StatusClosed)
 		ts.mustConference(t, "draft-expo", leadcap.StatusDraft)
+		// Real submissions carry the render token the form was given.
+		tok := ts.formToken(t, "expo")
+		signed := func(edits map[string]any) string {
+			e := map[string]any{"render_token": tok}
+			maps.Copy(e, edits)
+			return lead(e)
+		}
 
 		deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
 		tests := []struct {
@@ -148,51 +192,51 @@ func TestCreateLeadScenarios(t *testing.T) {
 			code        string
 			field       string // a field the error must name
 		}{
-			{"new lead", jsonType, lead(nil), 201, "", ""},
-			{"replay answers the first answer", jsonType, lead(map[string]any{"company": "Changed"}), 201, "", ""},
-			{"same email merges", jsonType, lead(map[string]any{"submission_id": "sub-2", "email": "ANA@EXAMPLE.COM", "interests": []string{"fishing"}}), 200, "", ""},
-			{"form encoded", "application/x-www-form-urlencoded", "conference=expo&submission_id=form-1&first_name=Bo&last_name=Li&email=bo%40example.com&answers.size=solo&consent_contact=on", 201, "", ""},
-			{"unknown conference", jsonType, lead(map[string]any{"conference": "nope", "submission_id": "s3"}), 404, leadcap.ENOTFOUND, ""},
-			{"closed conference", jsonType, lead(map[string]any{"conference": "closed-expo", "submission_id": "s4"}), 409, leadcap.ECONFLICT, ""},
-			{"draft conference", jsonType, lead(map[string]any{"conference": "draft-expo", "submission_id": "s5"}), 409, leadcap.ECONFLICT, ""},
-			{"missing conference", jsonType, lead(map[string]any{"conference": nil}), 422, leadcap.EINVALID, "conference"},
-			{"bad email", jsonType, lead(map[string]any{"submission_id": "s6", "email": "not-an-email"}), 422, leadcap.EINVALID, "email"},
-			{"missing email", jsonType, lead(map[string]any{"submission_id": "s6", "email": nil}), 422, leadcap.EINVALID, "email"},
-			{"bad phone", jsonType, lead(map[string]any{"submission_id": "s6", "phone": "12"}), 422, leadcap.EINVALID, "phone"},
-			{"bad country", jsonType, lead(map[string]any{"submission_id": "s6", "country": "XX"}), 422, leadcap.EINVALID, "country"},
-			{"long name", jsonType, lead(map[string]any{"submission_id": "s6", "first_name": strings.Repeat("a", 101)}), 422, leadcap.EINVALID, "first_name"},
-			{"control char in name", jsonType, lead(map[string]any{"submission_id": "s6", "last_name": "Dí\u0007az"}), 422, leadcap.EINVALID, "last_name"},
-			{"bidi override in company", jsonType, lead(map[string]any{"submission_id": "s6", "company": "Acme\u202egnp.exe"}), 422, leadcap.EINVALID, "company"},
-			{"newline in job title", jsonType, lead(map[string]any{"submission_id": "s6", "job_title": "a\nb"}), 422, leadcap.EINVALID, "job_title"},
-			{"interest not offered", jsonType, lead(map[string]any{"submission_id": "s6", "interests": []string{"golf"}}), 422, leadcap.EINVALID, "interests"},
-			{"required answer missing", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"role": "x"}}), 422, leadcap.EINVALID, "answers.size"},
-			{"choice not offered", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "huge"}}), 422, leadcap.EINVALID, "answers.size"},
-			{"multi not offered", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "trips": []string{"moon"}}}), 422, leadcap.EINVALID, "answers.trips"},
-			{"number out of range", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "budget": -5}}), 422, leadcap.EINVALID, "answers.budget"},
-			{"bad date", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "when": "2027-02-30"}}), 422, leadcap.EINVALID, "answers.when"},
-			{"unknown question", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "ghost": "x"}}), 422, leadcap.EINVALID, "answers.ghost"},
-			{"consent not given", jsonType, lead(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": false}}), 422, leadcap.EINVALID, "consent.contact"},
-			{"stale consent version", jsonType, lead(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": true, "version": 7}}), 422, leadcap.EINVALID, "consent.version"},
-			{"public staff source", jsonType, lead(map[string]any{"submission_id": "s6", "source": "staff"}), 422, leadcap.EINVALID, "source"},
-			{"missing submission id", jsonType, lead(map[string]any{"submission_id": nil}), 422, leadcap.EINVALID, "submission_id"},
-			{"oversize body", jsonType, lead(map[string]any{"notes": strings.Repeat("x", 70<<10)}), 413, leadcap.ETOOLARGE, ""},
-			{"text/plain", "text/plain", lead(nil), 415, leadcap.EUNSUPPORTED, ""},
-			{"no content type", "", lead(nil), 415, leadcap.EUNSUPPORTED, ""},
+			{"new lead", jsonType, signed(nil), 201, "", ""},
+			{"replay answers the first answer", jsonType, signed(map[string]any{"company": "Changed"}), 201, "", ""},
+			{"same email merges", jsonType, signed(map[string]any{"submission_id": "sub-2", "email": "ANA@EXAMPLE.COM", "interests": []string{"fishing"}}), 200, "", ""},
+			{"form encoded", "application/x-www-form-urlencoded", "conference=expo&submission_id=form-1&first_name=Bo&last_name=Li&email=bo%40example.com&answers.size=solo&consent_contact=on&render_token=" + url.QueryEscape(tok), 201, "", ""},
+			{"unknown conference", jsonType, signed(map[string]any{"conference": "nope", "submission_id": "s3"}), 404, leadcap.ENOTFOUND, ""},
+			{"closed conference", jsonType, signed(map[string]any{"conference": "closed-expo", "submission_id": "s4"}), 409, leadcap.ECONFLICT, ""},
+			{"draft conference", jsonType, signed(map[string]any{"conference": "draft-expo", "submission_id": "s5"}), 409, leadcap.ECONFLICT, ""},
+			{"missing conference", jsonType, signed(map[string]any{"conference": nil}), 422, leadcap.EINVALID, "conference"},
+			{"bad email", jsonType, signed(map[string]any{"submission_id": "s6", "email": "not-an-email"}), 422, leadcap.EINVALID, "email"},
+			{"missing email", jsonType, signed(map[string]any{"submission_id": "s6", "email": nil}), 422, leadcap.EINVALID, "email"},
+			{"bad phone", jsonType, signed(map[string]any{"submission_id": "s6", "phone": "12"}), 422, leadcap.EINVALID, "phone"},
+			{"bad country", jsonType, signed(map[string]any{"submission_id": "s6", "country": "XX"}), 422, leadcap.EINVALID, "country"},
+			{"long name", jsonType, signed(map[string]any{"submission_id": "s6", "first_name": strings.Repeat("a", 101)}), 422, leadcap.EINVALID, "first_name"},
+			{"control char in name", jsonType, signed(map[string]any{"submission_id": "s6", "last_name": "Dí\u0007az"}), 422, leadcap.EINVALID, "last_name"},
+			{"bidi override in company", jsonType, signed(map[string]any{"submission_id": "s6", "company": "Acme\u202egnp.exe"}), 422, leadcap.EINVALID, "company"},
+			{"newline in job title", jsonType, signed(map[string]any{"submission_id": "s6", "job_title": "a\nb"}), 422, leadcap.EINVALID, "job_title"},
+			{"interest not offered", jsonType, signed(map[string]any{"submission_id": "s6", "interests": []string{"golf"}}), 422, leadcap.EINVALID, "interests"},
+			{"required answer missing", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"role": "x"}}), 422, leadcap.EINVALID, "answers.size"},
+			{"choice not offered", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "huge"}}), 422, leadcap.EINVALID, "answers.size"},
+			{"multi not offered", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "trips": []string{"moon"}}}), 422, leadcap.EINVALID, "answers.trips"},
+			{"number out of range", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "budget": -5}}), 422, leadcap.EINVALID, "answers.budget"},
+			{"bad date", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "when": "2027-02-30"}}), 422, leadcap.EINVALID, "answers.when"},
+			{"unknown question", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "ghost": "x"}}), 422, leadcap.EINVALID, "answers.ghost"},
+			{"consent not given", jsonType, signed(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": false}}), 422, leadcap.EINVALID, "consent.contact"},
+			{"stale consent version", jsonType, signed(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": true, "version": 7}}), 422, leadcap.EINVALID, "consent.version"},
+			{"public staff source", jsonType, signed(map[string]any{"submission_id": "s6", "source": "staff"}), 422, leadcap.EINVALID, "source"},
+			{"missing submission id", jsonType, signed(map[string]any{"submission_id": nil}), 422, leadcap.EINVALID, "submission_id"},
+			{"oversize body", jsonType, signed(map[string]any{"notes": strings.Repeat("x", 70<<10)}), 413, leadcap.ETOOLARGE, ""},
+			{"text/plain", "text/plain", signed(nil), 415, leadcap.EUNSUPPORTED, ""},
+			{"no content type", "", signed(nil), 415, leadcap.EUNSUPPORTED, ""},
 			{"invalid UTF-8", jsonType, `{"conference":"expo","first_name":"` + "\xff\xfe" + `"}`, 400, leadcap.EBADREQUEST, ""},
 			{"NUL byte", jsonType, `{"conference":"expo","first_name":"a` + "\x00" + `b"}`, 400, leadcap.EBADREQUEST, ""},
-			{"escaped NUL", jsonType, lead(map[string]any{"submission_id": "s6", "first_name": "a\u0000b"}), 400, leadcap.EBADREQUEST, "first_name"},
+			{"escaped NUL", jsonType, signed(map[string]any{"submission_id": "s6", "first_name": "a\u0000b"}), 400, leadcap.EBADREQUEST, "first_name"},
 			{"deep nesting", jsonType, `{"answers":` + deep + `}`, 400, leadcap.EBADREQUEST, ""},
 			{"duplicate key", jsonType, `{"conference":"expo","email":"a@example.com","email":"b@example.com"}`, 400, leadcap.EBADREQUEST, ""},
 			{"duplicate nested key", jsonType, `{"conference":"expo","consent":{"contact":true,"contact":false}}`, 400, leadcap.EBADREQUEST, ""},
-			{"unknown field", jsonType, lead(map[string]any{"is_admin": true}), 400, leadcap.EBADREQUEST, ""},
-			{"number as name", jsonType, lead(map[string]any{"first_name": 5}), 400, leadcap.EBADREQUEST, "first_name"},
-			{"string as interests", jsonType, lead(map[string]any{"interests": "diving"}), 400, leadcap.EBADREQUEST, "interests"},
-			{"string as consent", jsonType, lead(map[string]any{"consent": "yes"}), 400, leadcap.EBADREQUEST, "consent"},
-			{"object as answer", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": map[string]any{"x": 1}}}), 400, leadcap.EBADREQUEST, ""},
-			{"array body", jsonType, `[` + lead(nil) + `]`, 400, leadcap.EBADREQUEST, ""},
+			{"unknown field", jsonType, signed(map[string]any{"is_admin": true}), 400, leadcap.EBADREQUEST, ""},
+			{"number as name", jsonType, signed(map[string]any{"first_name": 5}), 400, leadcap.EBADREQUEST, "first_name"},
+			{"string as interests", jsonType, signed(map[string]any{"interests": "diving"}), 400, leadcap.EBADREQUEST, "interests"},
+			{"string as consent", jsonType, signed(map[string]any{"consent": "yes"}), 400, leadcap.EBADREQUEST, "consent"},
+			{"object as answer", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": map[string]any{"x": 1}}}), 400, leadcap.EBADREQUEST, ""},
+			{"array body", jsonType, `[` + signed(nil) + `]`, 400, leadcap.EBADREQUEST, ""},
 			{"null body", jsonType, `null`, 400, leadcap.EBADREQUEST, ""},
 			{"empty body", jsonType, ``, 400, leadcap.EBADREQUEST, ""},
-			{"trailing data", jsonType, lead(nil) + `{}`, 400, leadcap.EBADREQUEST, ""},
+			{"trailing data", jsonType, signed(nil) + `{}`, 400, leadcap.EBADREQUEST, ""},
 			{"truncated JSON", jsonType, `{"conference":"expo",`, 400, leadcap.EBADREQUEST, ""},
 		}
 		for _, tt := range tests {
