@@ -8,13 +8,18 @@ import (
 
 // index finds the most specific network of a set that contains an address.
 // It keeps one map per prefix length present, keyed by the address masked
-// to that length, so a lookup costs one map probe per distinct prefix
-// length (a handful in practice, at most 33 for IPv4 and 129 for IPv6),
-// however many networks there are. An index is not changed after it is
-// built; a rule change builds a new one.
+// to that length, so a lookup costs at most one map probe per distinct
+// prefix length, however many networks there are. In front of the maps a
+// summary says which lengths occur at all within each IPv4 /16 (a bit per
+// length from 16 to 32) and which IPv6 /32s hold any network of /32 or
+// longer, so the usual lookup, of an address no rule is near, costs one
+// array read and no probe. An index is not changed after it is built; a
+// rule change builds a new one.
 type index struct {
-	v4 []level4 // longest prefix first
-	v6 []level6
+	v4    []level4 // longest prefix first
+	v6    []level6
+	v4top *[1 << 16]uint32 // by the top 16 bits: bit n set when a /(16+n) network lies within
+	v6top map[uint32]bool  // top 32 bits of the networks of /32 or longer
 }
 
 type level4 struct {
@@ -67,14 +72,28 @@ func (x *index) add(p netip.Prefix, e *entry) {
 		if i == len(x.v4) || x.v4[i].bits != bits {
 			x.v4 = append(x.v4[:i], append([]level4{{bits, map[uint32]*entry{}}}, x.v4[i:]...)...)
 		}
-		x.v4[i].nets[as4(p.Addr())] = e
+		k := as4(p.Addr())
+		x.v4[i].nets[k] = e
+		if bits >= 16 {
+			if x.v4top == nil {
+				x.v4top = new([1 << 16]uint32)
+			}
+			x.v4top[k>>16] |= 1 << (bits - 16)
+		}
 		return
 	}
 	i := sort.Search(len(x.v6), func(i int) bool { return x.v6[i].bits <= bits })
 	if i == len(x.v6) || x.v6[i].bits != bits {
 		x.v6 = append(x.v6[:i], append([]level6{{bits, map[u128]*entry{}}}, x.v6[i:]...)...)
 	}
-	x.v6[i].nets[as6(p.Addr())] = e
+	k := as6(p.Addr())
+	x.v6[i].nets[k] = e
+	if bits >= 32 {
+		if x.v6top == nil {
+			x.v6top = map[uint32]bool{}
+		}
+		x.v6top[uint32(k.hi>>32)] = true
+	}
 }
 
 // lookup returns the entry of the longest network containing a (unmapped)
@@ -83,7 +102,14 @@ func (x *index) add(p netip.Prefix, e *entry) {
 func (x *index) lookup(a netip.Addr, now int64) *entry {
 	if a.Is4() {
 		k := as4(a)
+		var near uint32
+		if x.v4top != nil {
+			near = x.v4top[k>>16]
+		}
 		for _, l := range x.v4 {
+			if l.bits >= 16 && near&(1<<(l.bits-16)) == 0 {
+				continue
+			}
 			if e := l.nets[mask4(k, l.bits)]; e != nil && e.active(now) {
 				return e
 			}
@@ -94,7 +120,11 @@ func (x *index) lookup(a netip.Addr, now int64) *entry {
 		return nil
 	}
 	k := as6(a)
+	near := x.v6top[uint32(k.hi>>32)]
 	for _, l := range x.v6 {
+		if l.bits >= 32 && !near {
+			continue
+		}
 		if e := l.nets[mask6(k, l.bits)]; e != nil && e.active(now) {
 			return e
 		}

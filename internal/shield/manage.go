@@ -18,14 +18,28 @@ import (
 // whether the rule is new. Every server picks the change up within a
 // second.
 func AddRule(ctx context.Context, st *store.Store, a identity.Actor, r *leadcap.ShieldRule, now time.Time) (bool, error) {
-	if err := CheckRule(r, now); err != nil {
-		return false, err
+	n, err := AddRules(ctx, st, a, []*leadcap.ShieldRule{r}, now)
+	return n == 1, err
+}
+
+// AddRules adds many rules as AddRule does, in one transaction, and
+// returns how many are new. A list is one audit record that counts the
+// rules and names the first few.
+func AddRules(ctx context.Context, st *store.Store, a identity.Actor, rules []*leadcap.ShieldRule, now time.Time) (int, error) {
+	for _, r := range rules {
+		if err := CheckRule(r, now); err != nil {
+			return 0, err
+		}
+		r.CreatedBy, r.CreatedAt = actorLabel(a), now.UTC()
 	}
-	r.CreatedBy, r.CreatedAt = actorLabel(a), now.UTC()
-	created, err := st.PutShieldRule(ctx, r)
+	if len(rules) == 0 {
+		return 0, nil
+	}
+	created, err := st.PutShieldRules(ctx, rules)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
+	r := rules[0]
 	detail := map[string]string{"action": r.Action, "target": r.Target()}
 	if r.Note != "" {
 		detail["note"] = r.Note
@@ -33,7 +47,17 @@ func AddRule(ctx context.Context, st *store.Store, a identity.Actor, r *leadcap.
 	if !r.ExpiresAt.IsZero() {
 		detail["expires_at"] = r.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	return created, audit(ctx, st, a, leadcap.AuditShieldRuleAdd, r.ID, detail, now)
+	target := "shield-rule:" + strconv.FormatInt(r.ID, 10)
+	if len(rules) > 1 {
+		var names []string
+		for _, r := range rules[:min(len(rules), 5)] {
+			names = append(names, r.Action+" "+r.Target())
+		}
+		detail = map[string]string{"rules": strconv.Itoa(len(rules)), "new": strconv.Itoa(created),
+			"first": strings.Join(names, ", ")}
+		target = "shield-rules"
+	}
+	return created, audit(ctx, st, a, leadcap.AuditShieldRuleAdd, target, detail, now)
 }
 
 // RemoveRule deletes the rule with id and records it in the audit trail.
@@ -42,7 +66,7 @@ func RemoveRule(ctx context.Context, st *store.Store, a identity.Actor, id int64
 	if err != nil {
 		return nil, err
 	}
-	return r, audit(ctx, st, a, leadcap.AuditShieldRuleRemove, r.ID,
+	return r, audit(ctx, st, a, leadcap.AuditShieldRuleRemove, "shield-rule:"+strconv.FormatInt(r.ID, 10),
 		map[string]string{"action": r.Action, "target": r.Target()}, now)
 }
 
@@ -77,9 +101,9 @@ func actorLabel(a identity.Actor) string {
 	return a.Email
 }
 
-func audit(ctx context.Context, st *store.Store, a identity.Actor, action string, id int64, detail map[string]string, now time.Time) error {
+func audit(ctx context.Context, st *store.Store, a identity.Actor, action, target string, detail map[string]string, now time.Time) error {
 	err := st.AppendAudit(ctx, leadcap.AuditEvent{At: now, ActorID: a.UserID, Actor: actorLabel(a), Action: action,
-		Target: "shield-rule:" + strconv.FormatInt(id, 10), ClientIP: a.ClientIP, UserAgent: a.UserAgent,
+		Target: target, ClientIP: a.ClientIP, UserAgent: a.UserAgent,
 		Result: leadcap.AuditSuccess, Detail: detail})
 	if err != nil {
 		return fmt.Errorf("shield: audit %s: %w", action, err)

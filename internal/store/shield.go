@@ -34,28 +34,43 @@ func bumpShieldVersion(tx *Tx) error {
 // is replaced: its note, expiry and author change and it keeps its id. It
 // sets r.ID and r.CreatedAt and returns whether the rule is new.
 func (s *Store) PutShieldRule(ctx context.Context, r *leadcap.ShieldRule) (created bool, err error) {
-	if r.CreatedAt.IsZero() {
-		r.CreatedAt = s.now().UTC()
+	n, err := s.PutShieldRules(ctx, []*leadcap.ShieldRule{r})
+	return n == 1, err
+}
+
+// PutShieldRules stores many rules as PutShieldRule does, in one
+// transaction, and returns how many are new.
+func (s *Store) PutShieldRules(ctx context.Context, rules []*leadcap.ShieldRule) (created int, err error) {
+	now := s.now().UTC()
+	for _, r := range rules {
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
 	}
 	err = s.write(ctx, func(tx *Tx) error {
-		var before int
-		if err := tx.queryRow(`SELECT count(*) FROM shield_rules WHERE action = $1 AND network = $2 AND country = $3`,
-			r.Action, r.Network, r.Country).Scan(&before); err != nil {
-			return err
-		}
-		created = before == 0
-		if err := tx.queryRow(`INSERT INTO shield_rules (action, network, country, note, created_by, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (action, network, country) DO UPDATE SET note = excluded.note,
-				created_by = excluded.created_by, created_at = excluded.created_at, expires_at = excluded.expires_at
-			RETURNING id`,
-			r.Action, r.Network, r.Country, r.Note, r.CreatedBy, micros(r.CreatedAt), optionalMicros(r.ExpiresAt)).Scan(&r.ID); err != nil {
-			return err
+		created = 0
+		for _, r := range rules {
+			var before int
+			if err := tx.queryRow(`SELECT count(*) FROM shield_rules WHERE action = $1 AND network = $2 AND country = $3`,
+				r.Action, r.Network, r.Country).Scan(&before); err != nil {
+				return err
+			}
+			if before == 0 {
+				created++
+			}
+			if err := tx.queryRow(`INSERT INTO shield_rules (action, network, country, note, created_by, created_at, expires_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (action, network, country) DO UPDATE SET note = excluded.note,
+					created_by = excluded.created_by, created_at = excluded.created_at, expires_at = excluded.expires_at
+				RETURNING id`,
+				r.Action, r.Network, r.Country, r.Note, r.CreatedBy, micros(r.CreatedAt), optionalMicros(r.ExpiresAt)).Scan(&r.ID); err != nil {
+				return err
+			}
 		}
 		return bumpShieldVersion(tx)
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: put shield rule: %w", err)
+		return 0, fmt.Errorf("store: put shield rules: %w", err)
 	}
 	return created, nil
 }
