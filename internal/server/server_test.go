@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -29,13 +30,29 @@ import (
 // testServer is leadcap's HTTP surface on loopback over a real database.
 type testServer struct {
 	*httptest.Server
-	store *store.Store
-	ident *identity.Service
-	clock *clock
-	forms *shield.Forms
+	store  *store.Store
+	ident  *identity.Service
+	clock  *clock
+	forms  *shield.Forms
+	shield *shield.Shield
 }
 
 func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
+	t.Helper()
+	return newTestServerWith(t, dsn, setup{identity: opts})
+}
+
+// setup changes the parts of a test server from their defaults.
+type setup struct {
+	identity []func(*identity.Options)
+	shield   func(*shield.Options)     // after the defaults: loopback trusted, 600 leads per IP
+	forms    func(*shield.FormOptions) // after the defaults: every defence on
+	log      io.Writer                 // the server's JSON log; default discarded
+	listen   string                    // address to listen on; default 127.0.0.1:0
+	tls      bool
+}
+
+func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
@@ -52,24 +69,35 @@ func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *t
 	}
 	clk := newClock()
 	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
-	for _, f := range opts {
+	for _, f := range su.identity {
 		f(&o)
 	}
 	ident := identity.New(o)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logTo := su.log
+	if logTo == nil {
+		logTo = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logTo, nil))
 	// Loopback is a trusted proxy, so tests choose client IPs with
 	// X-Forwarded-For.
-	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-	guard, err := shield.New(ctx, shield.Options{Store: st, Log: log, Now: clk.now, TrustedProxies: trusted,
-		LeadsPerIP: ratelimit.Config{Burst: 600, Every: 50 * time.Millisecond}})
+	so := shield.Options{Store: st, Log: log, Now: clk.now, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		LeadsPerIP: ratelimit.Config{Burst: 600, Every: 50 * time.Millisecond}}
+	if su.shield != nil {
+		su.shield(&so)
+	}
+	guard, err := shield.New(ctx, so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { guard.Run(runCtx); close(done) }()
-	t.Cleanup(func() { stop(); <-done })
-	forms := shield.NewForms(shield.FormOptions{Keys: keys, Store: st, Shield: guard, Now: clk.now, Defences: shield.DefaultDefences()})
+	t.Cleanup(func() { stop(); <-done; guard.Close() })
+	fo := shield.FormOptions{Keys: keys, Store: st, Shield: guard, Now: clk.now, Defences: shield.DefaultDefences()}
+	if su.forms != nil {
+		su.forms(&fo)
+	}
+	forms := shield.NewForms(fo)
 	h := server.New(server.Deps{
 		Store:          st,
 		Capture:        capture.New(st, nil).WithForms(forms),
@@ -77,13 +105,26 @@ func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *t
 		MaxBodyBytes:   64 << 10,
 		Identity:       ident,
 		Now:            clk.now,
-		TrustedProxies: trusted,
+		TrustedProxies: so.TrustedProxies,
 		Shield:         guard,
 		Forms:          forms,
 	})
-	ts := httptest.NewServer(h)
+	ts := httptest.NewUnstartedServer(h)
+	if su.listen != "" {
+		ln, err := net.Listen("tcp", su.listen)
+		if err != nil {
+			t.Skipf("cannot listen on %s: %v", su.listen, err)
+		}
+		ts.Listener.Close()
+		ts.Listener = ln
+	}
+	if su.tls {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms, shield: guard}
 }
 
 // formToken fetches a render token for the conference's form, as the
