@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"config":      {"print the effective configuration, secrets redacted", runConfig},
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
+		"shield":      {"block and allow IPs, ranges and countries; the block log; quarantined leads", runShield},
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
 		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
 		"audit":       {"list the audit trail; verify its hash chain", runAudit},

@@ -44,6 +44,7 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/shield/rules", access.ShieldManage, s.handleAddShieldRule)
 	s.route("DELETE /api/v1/shield/rules/{id}", access.ShieldManage, s.handleDeleteShieldRule)
 	s.route("GET /api/v1/shield/blocks", access.ShieldManage, s.handleShieldBlocks)
+	s.route("GET /api/v1/shield/quarantine", access.ShieldManage, s.handleQuarantine)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)

@@ -211,7 +211,8 @@ func matrixCases() map[string]matrixCase {
 			}
 			return "DELETE", fmt.Sprint("/api/v1/shield/rules/", r.ID), nil
 		}, false},
-		"GET /api/v1/shield/blocks": {"a", 200, static("GET", "/api/v1/shield/blocks?limit=10", nil), false},
+		"GET /api/v1/shield/blocks":     {"a", 200, static("GET", "/api/v1/shield/blocks?limit=10", nil), false},
+		"GET /api/v1/shield/quarantine": {"a", 200, static("GET", "/api/v1/shield/quarantine?conference=expo", nil), false},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/access"
 	"github.com/leadcap/leadcap/internal/shield"
+	"github.com/leadcap/leadcap/internal/store"
 )
 
 // handleFormToken is GET /api/v1/conferences/{slug}/form-token, public: a
@@ -151,4 +152,38 @@ func (s *Server) handleShieldBlocks(w http.ResponseWriter, r *http.Request) {
 		recs = []leadcap.ShieldBlockRecord{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"blocks": recs})
+}
+
+// handleQuarantine is GET /api/v1/shield/quarantine: the leads stored as
+// suspected spam, with the reason, oldest first; conference narrows it to
+// one conference (slug or id).
+func (s *Server) handleQuarantine(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "conference", "limit", "after")
+	if err != nil {
+		s.writeError(w, r, "shield", err)
+		return
+	}
+	limit, _, err := pageParams(q)
+	if err != nil {
+		s.writeError(w, r, "shield", err)
+		return
+	}
+	f := store.LeadFilter{OnlySpam: true, Limit: limit, After: q.Get("after")}
+	if slug := q.Get("conference"); slug != "" {
+		c, err := s.Store.Conference(r.Context(), slug)
+		if err != nil {
+			s.writeError(w, r, "shield", err)
+			return
+		}
+		f.ConferenceID = c.ID
+	}
+	leads, next, err := s.Store.Leads(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, "shield", err)
+		return
+	}
+	if leads == nil {
+		leads = []*leadcap.Lead{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"leads": leads, "next": next})
 }

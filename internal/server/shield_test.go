@@ -595,6 +595,12 @@ func TestFormDefences(t *testing.T) {
 		if r := submit(map[string]any{"render_token": good}); leadOf(t, ts, r).SpamReason != shield.ReasonRenderTokenExpired {
 			t.Fatalf("expired token: %+v", leadOf(t, ts, r))
 		}
+		// Admins see the quarantine, with the reasons.
+		admin := ts.mustLogin(t, ts.mustAccount(t, leadcap.RoleAdmin), "10.0.0.2")
+		qr := admin.do(t, "GET", "/api/v1/shield/quarantine?conference=expo&limit=100", nil)
+		if ql, _ := qr.body["leads"].([]any); qr.status != 200 || len(ql) != len(tests)+2 || !strings.Contains(qr.raw, `"spam_reason":"too_fast"`) {
+			t.Fatalf("quarantine: %d %s", qr.status, qr.raw)
+		}
 		// Spam stays out of listings (and so exports) unless asked for, and
 		// never changes a real lead with the same email.
 		clean, _, _ := ts.store.Leads(ctx, store.LeadFilter{ConferenceID: expo.ID, Limit: 100})

@@ -314,6 +314,7 @@ type LeadFilter struct {
 	ConferenceID string
 	Since, Until time.Time // created_at in [Since, Until)
 	IncludeSpam  bool
+	OnlySpam     bool // only leads quarantined as suspected spam
 	// After continues a listing after the lead with this id (the cursor
 	// returned by the previous page).
 	After string
@@ -339,7 +340,9 @@ func (s *Store) Leads(ctx context.Context, f LeadFilter) ([]*leadcap.Lead, strin
 	if !f.Until.IsZero() {
 		q += ` AND created_at < ` + arg(micros(f.Until))
 	}
-	if !f.IncludeSpam {
+	if f.OnlySpam {
+		q += ` AND spam = ` + arg(true)
+	} else if !f.IncludeSpam {
 		q += ` AND spam = ` + arg(false)
 	}
 	if f.After != "" {
