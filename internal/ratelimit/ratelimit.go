@@ -141,8 +141,8 @@ func (l *Limiter) Len() int {
 // ExceededError is a leadcap.ETOOMANY error that also says when to retry;
 // the server sends it as 429 with a Retry-After header.
 type ExceededError struct {
-	Err   *leadcap.Error
-	After time.Duration
+	Err   *leadcap.Error // code ETOOMANY and the message for the user
+	After time.Duration  // how long until a token is back
 }
 
 // Exceeded returns an *ExceededError with a message for the user.

@@ -40,6 +40,10 @@ func (s *Server) answerSignIn(w http.ResponseWriter, r *http.Request, res *ident
 // handleLogin is POST /api/v1/auth/login: email and password, answered by
 // a session, or by mfa_required and a ticket for POST /api/v1/auth/mfa.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if s.Identity == nil {
+		s.writeError(w, r, "auth", leadcap.Errorf(leadcap.EUNAVAILABLE, "sign-in is not available"))
+		return
+	}
 	var in struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
@@ -59,6 +63,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // handleLoginMFA is POST /api/v1/auth/mfa: the ticket from login and a
 // TOTP code or a recovery code.
 func (s *Server) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
+	if s.Identity == nil {
+		s.writeError(w, r, "auth", leadcap.Errorf(leadcap.EUNAVAILABLE, "sign-in is not available"))
+		return
+	}
 	var in struct {
 		Ticket       string `json:"ticket"`
 		Code         string `json:"code"`

@@ -146,6 +146,7 @@ func (s *Store) UseLoginTicket(ctx context.Context, tokenHash []byte, now time.T
 	var userID string
 	var expired bool
 	err := s.write(ctx, func(tx *Tx) error {
+		userID, expired = "", false // the writer may run this again
 		var attempts int
 		var expires int64
 		err := tx.queryRow(`SELECT user_id, attempts, expires_at FROM login_tickets WHERE token_hash = $1`, tokenHash).

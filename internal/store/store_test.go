@@ -306,7 +306,7 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("claim: %d items, %v", len(items), err)
 		}
 		it := items[0]
-		if it.LeadID != r.LeadID || it.ObjectKey != store.RawObjectKey(c.ID, r.LeadID, time.Now()) || len(it.Sealed) == 0 {
+		if it.LeadID != r.LeadID || it.ObjectKey != "raw/"+time.Now().UTC().Format("2006/01/02")+"/"+c.ID+"/"+r.LeadID+".json" || len(it.Sealed) == 0 {
 			t.Fatalf("item: %+v", it)
 		}
 		// Leased: a second claim does not return it.

@@ -64,6 +64,7 @@ func (s *Store) CreateUser(ctx context.Context, u *leadcap.User, passwordHash st
 func (s *Store) CreateFirstAdmin(ctx context.Context, u *leadcap.User, passwordHash string) (bool, error) {
 	created := false
 	err := s.write(ctx, func(tx *Tx) error {
+		created = false // the writer may run this again
 		if s.dialect == Postgres {
 			// Taken by whichever server gets here first; the others then see its user.
 			if _, err := tx.exec(`LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
