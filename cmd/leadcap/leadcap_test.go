@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 	_ "modernc.org/sqlite"
 )
@@ -149,9 +150,49 @@ func submit(client *http.Client, url, body string) (int, string, error) {
 	return res.StatusCode, r.ID, nil
 }
 
-func leadJSON(slug, sub, email, phone string) string {
+// leadJSON is a lead submission with the render token of its form.
+func leadJSON(slug, token, sub, email, phone string) string {
 	return fmt.Sprintf(`{"conference":%q,"submission_id":%q,"first_name":"Quintessa","last_name":"Marlowe",`+
-		`"email":%q,"phone":%q,"company":"Acme","consent":{"contact":true}}`, slug, sub, email, phone)
+		`"email":%q,"phone":%q,"company":"Acme","consent":{"contact":true},"render_token":%q}`, slug, sub, email, phone, token)
+}
+
+// formToken gets a render token for the conference's form as the booth
+// form does, waiting up to five seconds for the conference to open, and
+// then waits out the minimum fill time, as a visitor typing would.
+func formToken(t *testing.T, url, slug string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get(url + "/api/v1/conferences/" + slug + "/form-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			RenderToken string `json:"render_token"`
+		}
+		json.NewDecoder(res.Body).Decode(&tok)
+		res.Body.Close()
+		if res.StatusCode == 200 && tok.RenderToken != "" {
+			time.Sleep(shield.DefaultMinFillTime)
+			return tok.RenderToken
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("form token for %s: %d", slug, res.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// mustNotBeSpam checks that the shield took a lead for a real one.
+func mustNotBeSpam(t *testing.T, st *store.Store, id string) {
+	t.Helper()
+	l, err := st.Lead(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Spam {
+		t.Fatalf("lead %s quarantined as spam: %s", id, l.SpamReason)
+	}
 }
 
 func setupConference(t *testing.T, dir string) {
@@ -169,17 +210,19 @@ func TestServeFreshMachine(t *testing.T) {
 		t.Fatalf("conferences list:\n%s", out)
 	}
 	s := startServer(t, dir)
-	status, id, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", "e2e-1", "ana@example.com", "622 3456"))
+	status, id, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", formToken(t, s.url, "belize-expo"), "e2e-1", "ana@example.com", "622 3456"))
 	if err != nil || status != 201 || id == "" {
 		t.Fatalf("submit: %d %q %v\n%s", status, id, err, s.Logs())
 	}
+	mustNotBeSpam(t, openData(t, dir), id)
 	// The CLI works on the same data while the server runs; the server
 	// sees the change within its one-second conference cache.
 	leadcapCmd(t, dir, "conferences", "create", "--name", "Second Expo", "--country", "US")
 	leadcapCmd(t, dir, "conferences", "open", "second-expo")
+	second := formToken(t, s.url, "second-expo")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		status, _, err = submit(http.DefaultClient, s.url, leadJSON("second-expo", "e2e-2", "bo@example.com", "+1 415 555 2671"))
+		status, _, err = submit(http.DefaultClient, s.url, leadJSON("second-expo", second, "e2e-2", "bo@example.com", "+1 415 555 2671"))
 		if err == nil && status == 201 {
 			break
 		}
@@ -233,6 +276,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
 	s := startServer(t, dir)
+	token := formToken(t, s.url, "belize-expo")
 
 	var mu sync.Mutex
 	acked := map[string]string{} // lead id -> email
@@ -248,7 +292,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 				default:
 				}
 				email := fmt.Sprintf("w%d.n%d@example.com", w, i)
-				status, id, err := submit(client, s.url, leadJSON("belize-expo", fmt.Sprintf("crash-%d-%d", w, i), email, ""))
+				status, id, err := submit(client, s.url, leadJSON("belize-expo", token, fmt.Sprintf("crash-%d-%d", w, i), email, ""))
 				if err != nil {
 					return // the server is gone
 				}
@@ -278,8 +322,8 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 		if err != nil {
 			t.Fatalf("acknowledged lead %s lost after SIGKILL: %v", id, err)
 		}
-		if l.Email != email {
-			t.Fatalf("lead %s: email %q, want %q", id, l.Email, email)
+		if l.Email != email || l.Spam {
+			t.Fatalf("lead %s: email %q spam %v, want %q and no spam", id, l.Email, l.Spam, email)
 		}
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "data", "leadcap.db")+"?mode=ro")
@@ -293,7 +337,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	}
 	t.Logf("%d acknowledged leads all present after SIGKILL", len(acked))
 	// The restarted server takes leads again.
-	if status, _, err := submit(http.DefaultClient, s2.url, leadJSON("belize-expo", "after-crash", "after@example.com", "")); err != nil || status != 201 {
+	if status, _, err := submit(http.DefaultClient, s2.url, leadJSON("belize-expo", token, "after-crash", "after@example.com", "")); err != nil || status != 201 {
 		t.Fatalf("after restart: %d %v", status, err)
 	}
 }
@@ -305,12 +349,13 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
 	s := startServer(t, dir)
+	token := formToken(t, s.url, "belize-expo")
 	var secrets []string
 	for i := range 25 {
 		email := fmt.Sprintf("zanzibar.person%d@plaintext-check.example", i)
 		phone := fmt.Sprintf("+50162234%02d", i)
 		secrets = append(secrets, email, phone, strings.TrimPrefix(phone, "+501"))
-		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
+		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", token, fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
 			t.Fatalf("submit %d: %d %v", i, status, err)
 		}
 	}

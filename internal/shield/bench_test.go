@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/ratelimit"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
@@ -196,5 +197,27 @@ func TestRandomRulesMatch(t *testing.T) {
 	}
 	if blocked < 1000 || blocked == 2000 {
 		t.Fatalf("%d of 2000 blocked: the test does not test both ways", blocked)
+	}
+}
+
+// BenchmarkFormScreen measures the form abuse defences on one lead
+// submission with a valid render token (no proof of work): the honeypot,
+// the token's MAC, conference and expiry, and the fill time.
+func BenchmarkFormScreen(b *testing.B) {
+	st, keys := openStore(b, storetest.SQLite(b))
+	now := time.Now()
+	clock := func() time.Time { return now }
+	f := shield.NewForms(shield.FormOptions{Keys: keys, Store: st, Now: clock, Defences: shield.DefaultDefences()})
+	c := &leadcap.Conference{ID: "0190c1e2-aaaa-7bbb-8ccc-123456789abc", Slug: "expo"}
+	tok := f.Token(c).RenderToken
+	now = now.Add(time.Minute)
+	in := &intake.Input{RenderToken: tok, SubmissionID: "s-1"}
+	ctx := context.Background()
+	if reason, err := f.Screen(ctx, c, in, shield.Caller{}); reason != "" || err != nil {
+		b.Fatalf("screen: %q %v", reason, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Screen(ctx, c, in, shield.Caller{})
 	}
 }
