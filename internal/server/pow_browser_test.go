@@ -93,7 +93,7 @@ func TestPowSolverInBrowser(t *testing.T) {
 	}
 	t.Logf("Chromium solved a 16-bit challenge in %s (nonce %s)", time.Since(start).Round(time.Millisecond), nonce)
 	field := func(name string) string {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('input[name=` + name + `]').value`))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('input[name=`+name+`]').value`))
 		if err != nil {
 			t.Fatal(err)
 		}
