@@ -22,7 +22,10 @@ import (
 // there is no Chromium (failing instead under CI=true).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	const path = "/usr/bin/chromium"
+	path := os.Getenv("LEADCAP_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Chromium is required under CI=true: %v", err)
