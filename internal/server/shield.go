@@ -71,26 +71,36 @@ func (s *Server) handleAddShieldRule(w http.ResponseWriter, r *http.Request) {
 		Network   string    `json:"network"`
 		Country   string    `json:"country"`
 		Note      string    `json:"note"`
-		ExpiresAt time.Time `json:"expires_at"`
-		For       string    `json:"for"`
+		ExpiresAt string `json:"expires_at"`
+		For       string `json:"for"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		s.writeError(w, r, "shield", err)
 		return
 	}
 	now := s.Now()
-	rule := &leadcap.ShieldRule{Action: in.Action, Network: in.Network, Country: in.Country, Note: in.Note, ExpiresAt: in.ExpiresAt}
+	rule := &leadcap.ShieldRule{Action: in.Action, Network: in.Network, Country: in.Country, Note: in.Note}
+	fields := map[string]string{}
+	if in.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339, in.ExpiresAt)
+		if err != nil {
+			fields["expires_at"] = "must be a time like 2027-03-02T18:00:00Z"
+		}
+		rule.ExpiresAt = t
+	}
 	if in.For != "" {
 		d, err := time.ParseDuration(in.For)
 		switch {
 		case err != nil || d <= 0:
-			s.writeError(w, r, "shield", leadcap.FieldErrors(map[string]string{"for": "must be a duration like 30m or 24h"}))
-			return
-		case !in.ExpiresAt.IsZero():
-			s.writeError(w, r, "shield", leadcap.FieldErrors(map[string]string{"for": "give for or expires_at, not both"}))
-			return
+			fields["for"] = "must be a duration like 30m or 24h"
+		case in.ExpiresAt != "":
+			fields["for"] = "give for or expires_at, not both"
 		}
 		rule.ExpiresAt = now.Add(d)
+	}
+	if err := leadcap.FieldErrors(fields); err != nil {
+		s.writeError(w, r, "shield", err)
+		return
 	}
 	p := access.FromContext(r.Context())
 	created, err := shield.AddRule(r.Context(), s.Store, actor(r, p.User), rule, now)

@@ -114,9 +114,22 @@ func TestShieldRulesOverHTTP(t *testing.T) {
 		if again.status != 200 || again.body["id"] != cidr4.body["id"] || again.str("expires_at") != "" {
 			t.Fatalf("replace: %d %s", again.status, again.raw)
 		}
-		bad := admin.do(t, "POST", "/api/v1/shield/rules", map[string]any{"action": "block", "network": "192.0.2.5/24"})
-		if bad.status != 422 || !strings.Contains(bad.field("network"), "192.0.2.0/24") {
-			t.Fatalf("host bits: %d %s", bad.status, bad.raw)
+		for _, tt := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"action": "block", "network": "192.0.2.5/24"}, "network"},
+			{map[string]any{"action": "deny", "network": "192.0.2.0/24"}, "action"},
+			{map[string]any{"action": "block", "country": "XX"}, "country"},
+			{map[string]any{"action": "block", "network": "192.0.2.0/24", "for": "soon"}, "for"},
+			{map[string]any{"action": "block", "network": "192.0.2.0/24", "expires_at": "tomorrow"}, "expires_at"},
+			{map[string]any{"action": "block", "network": "192.0.2.0/24", "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"},
+			{map[string]any{"action": "block", "network": "192.0.2.0/24", "note": strings.Repeat("n", 201)}, "note"},
+		} {
+			bad := admin.do(t, "POST", "/api/v1/shield/rules", tt.body)
+			if bad.status != 422 || bad.field(tt.field) == "" {
+				t.Errorf("%v: %d %s, want 422 naming %s", tt.body, bad.status, bad.raw, tt.field)
+			}
 		}
 
 		tests := []struct {
