@@ -14,11 +14,13 @@ import (
 func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	in, err := intake.DecodeRequest(r, s.MaxBodyBytes)
 	if err != nil {
+		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)
 		return
 	}
 	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String()})
 	if err != nil {
+		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)
 		return
 	}

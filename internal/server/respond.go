@@ -51,6 +51,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, component st
 	if status >= 500 {
 		s.Log.ErrorContext(r.Context(), "request failed", "component", component, "request_id", requestID(r.Context()),
 			"route", r.Pattern, "err", err)
+		s.Metrics.Error(component)
 	}
 	var le *leadcap.Error
 	if !errors.As(err, &le) {

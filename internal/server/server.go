@@ -9,7 +9,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -24,6 +26,13 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+	// Metrics records every request and error; nil gets a fresh set.
+	Metrics *metrics.Metrics
+	// MetricsAllow are the networks besides loopback that /metrics (and,
+	// until it has its permission, /api/v1/alarms) answer; MetricsToken, if
+	// set, is also required there as a bearer token.
+	MetricsAllow []netip.Prefix
+	MetricsToken string
 }
 
 // Server serves leadcap's HTTP routes.
@@ -36,6 +45,9 @@ type Server struct {
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(leadcap.Version, d.Now)
 	}
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute

@@ -139,6 +139,7 @@ func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, se
 	err := tx.queryRow(`SELECT lead_id, result FROM submissions WHERE conference_id = $1 AND id = $2`,
 		in.ConferenceID, in.SubmissionID).Scan(&res.LeadID, &res.Result)
 	if err == nil {
+		res.Replayed = true
 		return res, nil // a replay: the first answer again
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return res, err
