@@ -52,7 +52,11 @@ type recorder struct {
 	seen []alarms.Notification
 }
 
-func (r *recorder) notify(n alarms.Notification) { r.mu.Lock(); r.seen = append(r.seen, n); r.mu.Unlock() }
+func (r *recorder) notify(n alarms.Notification) {
+	r.mu.Lock()
+	r.seen = append(r.seen, n)
+	r.mu.Unlock()
+}
 func (r *recorder) take() []alarms.Notification {
 	r.mu.Lock()
 	defer r.mu.Unlock()
