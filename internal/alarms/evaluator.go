@@ -38,6 +38,7 @@ type Evaluator struct {
 	alarms   map[string]*alarm
 	stored   map[string]leadcap.Alarm // this node's states found in the database at start
 	pending  []change                 // changes not yet in the database, oldest first
+	notes    []Notification           // changes of this step, notified at its end
 	lastSave time.Time
 	started  bool
 }
@@ -105,7 +106,15 @@ func (e *Evaluator) Step(ctx context.Context) {
 			e.evaluate(r, key, v, now)
 		}
 	}
+	// Stored first when the database takes it, so that a notified change
+	// is in the history; notified in any case.
 	e.flush(ctx, now)
+	for _, n := range e.notes {
+		if e.Notify != nil {
+			e.Notify(n)
+		}
+	}
+	e.notes = e.notes[:0]
 }
 
 // start loads this node's stored states, so that an alarm that was firing
@@ -190,9 +199,7 @@ func (e *Evaluator) evaluate(r *Rule, key string, v float64, now time.Time) {
 		e.pending = e.pending[1:]
 	}
 	e.pending = append(e.pending, change{ev, a.state})
-	if e.Notify != nil {
-		e.Notify(notification(r, ev))
-	}
+	e.notes = append(e.notes, notification(r, ev))
 }
 
 // observe adds a sample and returns the alarm's value: the sample itself

@@ -94,7 +94,9 @@ func TestOutboxLagGrowsWithoutUpdates(t *testing.T) {
 	now := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
 	m := metrics.New("test", func() time.Time { return now })
 	m.SetOutbox(2, now.Add(-90*time.Second))
-	lag := func() float64 { return families(t, m)["leadcap_outbox_lag_seconds"].GetMetric()[0].GetGauge().GetValue() }
+	lag := func() float64 {
+		return families(t, m)["leadcap_outbox_lag_seconds"].GetMetric()[0].GetGauge().GetValue()
+	}
 	if got := lag(); got != 90 {
 		t.Fatalf("lag %v, want 90", got)
 	}
