@@ -104,7 +104,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		w.Run(workCtx)
 	})
 	workers.Go(func() {
-		p := &metrics.Probe{Metrics: m, Log: log, Interval: min(cfg.AlarmInterval, 5*time.Second),
+		interval := min(cfg.AlarmInterval, 5*time.Second)
+		p := &metrics.Probe{Metrics: m, Log: log, Interval: interval, SizeInterval: 12 * interval,
 			Outbox: st.OutboxStats, DatabaseSize: st.SizeBytes,
 			ObjectStoreSize: func(ctx context.Context) (int64, error) {
 				u, err := objects.Usage(ctx, "")
