@@ -173,6 +173,21 @@ func TestServeFreshMachine(t *testing.T) {
 	if err != nil || status != 201 || id == "" {
 		t.Fatalf("submit: %d %q %v\n%s", status, id, err, s.Logs())
 	}
+	// The CLI works on the same data while the server runs; the server
+	// sees the change within its one-second conference cache.
+	leadcapCmd(t, dir, "conferences", "create", "--name", "Second Expo", "--country", "US")
+	leadcapCmd(t, dir, "conferences", "open", "second-expo")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _, err = submit(http.DefaultClient, s.url, leadJSON("second-expo", "e2e-2", "bo@example.com", "+1 415 555 2671"))
+		if err == nil && status == 201 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead for a conference opened while serving: %d %v", status, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	res, err := http.Get(s.url + "/readyz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", res, err)

@@ -240,14 +240,14 @@ func (in *instance) database() *sql.DB {
 func (in *instance) breakCapture() (repair func()) {
 	in.t.Helper()
 	db := in.database()
-	stmts := []string{`CREATE TRIGGER fail_capture BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox refuses rows'); END`}
+	stmts := []string{`CREATE TRIGGER fail_capture BEFORE INSERT ON submissions BEGIN SELECT RAISE(ABORT, 'the database refuses submissions'); END`}
 	undo := []string{`DROP TRIGGER fail_capture`}
 	if in.env["LEADCAP_DATABASE_URL"] != "" {
 		stmts = []string{
-			`CREATE FUNCTION fail_capture() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox refuses rows'; END $$`,
-			`CREATE TRIGGER fail_capture BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION fail_capture()`,
+			`CREATE FUNCTION fail_capture() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database refuses submissions'; END $$`,
+			`CREATE TRIGGER fail_capture BEFORE INSERT ON submissions FOR EACH ROW EXECUTE FUNCTION fail_capture()`,
 		}
-		undo = []string{`DROP TRIGGER fail_capture ON outbox`, `DROP FUNCTION fail_capture()`}
+		undo = []string{`DROP TRIGGER fail_capture ON submissions`, `DROP FUNCTION fail_capture()`}
 	}
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {
