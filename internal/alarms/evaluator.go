@@ -192,7 +192,12 @@ func (e *Evaluator) evaluate(r *Rule, key string, v float64, now time.Time) {
 	ev := leadcap.AlarmEvent{Node: e.Node, Name: name, State: state, Previous: a.state.State, Value: value,
 		Threshold: r.Threshold, Window: r.Window, Summary: a.state.Summary, At: now}
 	a.state.State, a.state.Since = state, now
-	e.Log.Warn("alarm "+state, "component", "alarms", "alarm", name, "previous", ev.Previous, "summary", ev.Summary, "node", e.Node)
+	level := slog.LevelInfo
+	if firing {
+		level = slog.LevelWarn
+	}
+	e.Log.Log(context.Background(), level, "alarm "+state, "component", "alarms", "alarm", name, "previous", ev.Previous,
+		"summary", ev.Summary, "node", e.Node)
 	if len(e.pending) >= maxPending {
 		e.Log.Error("alarm history: dropping an unrecorded change", "component", "alarms", "alarm", e.pending[0].event.Name)
 		e.Metrics.Error("alarms")

@@ -93,6 +93,8 @@ func (s *SMTPServer) WaitFor(timeout time.Duration, match func(Mail) bool) (Mail
 	}
 }
 
+// session is one SMTP session: it implements smtp.Session and, for AUTH
+// PLAIN, smtp.AuthSession.
 type session struct {
 	server *SMTPServer
 	authed bool
