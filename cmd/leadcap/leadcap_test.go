@@ -362,3 +362,48 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 	}
 	t.Logf("checked %d files, %d raw objects", files, rawObjects)
 }
+
+// TestFirstAdmin starts leadcap on a fresh directory: it creates the first
+// admin and prints its temporary password once, on the terminal and never
+// in the JSON log; the password signs in only to be changed.
+func TestFirstAdmin(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	var temp string
+	for _, line := range strings.Split(s.Logs(), "\n") {
+		if strings.HasPrefix(line, "{") {
+			continue
+		}
+		if _, after, ok := strings.Cut(line, "temporary password: "); ok {
+			temp = strings.TrimSpace(after)
+		}
+	}
+	if len(temp) < 12 {
+		t.Fatalf("no temporary password printed:\n%s", s.Logs())
+	}
+	for _, line := range strings.Split(s.Logs(), "\n") {
+		if strings.HasPrefix(line, "{") && strings.Contains(line, temp) {
+			t.Fatalf("the temporary password is in the log: %s", line)
+		}
+	}
+	res, err := http.Post(s.url+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"email":"admin@localhost","password":"`+temp+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"password_change_required":true`) {
+		t.Fatalf("login with the first admin's password: %d %s", res.StatusCode, b)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	// A second start creates nobody and prints no password.
+	s2 := startServer(t, dir)
+	if strings.Contains(s2.Logs(), "temporary password") {
+		t.Fatalf("second start printed a password:\n%s", s2.Logs())
+	}
+	if out := leadcapCmd(t, dir, "users", "list"); !strings.Contains(out, "admin@localhost") || !strings.Contains(out, "1 users") {
+		t.Fatalf("users list:\n%s", out)
+	}
+}

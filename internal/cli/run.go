@@ -44,6 +44,9 @@ func commands() map[string]command {
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
 		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},
 		"status":      {"the daily check: leads, errors, blocked requests, storage, alarms, backups", runStatus},
+		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
+		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
+		"audit":       {"list the audit trail; verify its hash chain", runAudit},
 	}
 }
 

@@ -41,7 +41,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log := newLogger(env, cfg)
 
-	st, _, err := openStore(ctx, cfg)
+	st, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -54,6 +54,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		log.Info("applied migration", "component", "store", "migration", m)
 	}
 	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
+	ident := newIdentity(st, keys, cfg, log)
+	if err := firstAdmin(ctx, env, ident, cfg, log); err != nil {
 		return err
 	}
 	objects, err := blob.OpenDir(cfg.BlobDir())
@@ -80,6 +84,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Metrics:        m,
 		MetricsAllow:   cfg.MetricsAllow,
 		MetricsToken:   cfg.MetricsToken,
+		Identity:       ident,
+		SecureCookies:  cfg.SecureCookies(),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -94,19 +94,20 @@ func (in *instance) openConference() {
 type server struct {
 	url     string
 	metrics *metrics.Metrics
-	logs    *syncBuffer
+	logs    *syncBuffer // standard output: the log
+	stderr  *syncBuffer // messages for the operator (the first admin's password)
 	stop    func() error
 }
 
 func (in *instance) serve() *server {
 	in.t.Helper()
-	s := &server{logs: &syncBuffer{}}
+	s := &server{logs: &syncBuffer{}, stderr: &syncBuffer{}}
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &cli.Env{
-			Getenv: in.getenv, Stdin: strings.NewReader(""), Stdout: s.logs, Stderr: s.logs,
+			Getenv: in.getenv, Stdin: strings.NewReader(""), Stdout: s.logs, Stderr: s.stderr,
 			Ready:   func(addr string) { ready <- addr },
 			Metrics: func(m *metrics.Metrics) { s.metrics = m },
 		})
@@ -116,7 +117,7 @@ func (in *instance) serve() *server {
 		s.url = "http://" + addr
 	case err := <-done:
 		cancel()
-		in.t.Fatalf("serve stopped: %v\n%s", err, s.logs)
+		in.t.Fatalf("serve stopped: %v\n%s%s", err, s.logs, s.stderr)
 	case <-time.After(20 * time.Second):
 		cancel()
 		in.t.Fatalf("serve did not start:\n%s", s.logs)
@@ -161,6 +162,19 @@ func (s *server) post(t *testing.T, body string, headers ...string) (int, string
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// login tries to sign in and returns the status.
+func (s *server) login(t *testing.T, email, password string) int {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	res, err := http.Post(s.url+"/api/v1/auth/login", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // scrapeText fetches /metrics as text.

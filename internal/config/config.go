@@ -47,6 +47,11 @@ type Config struct {
 	AlarmEmail         []string       // who gets alarm changes by email
 	SMTPURL            string         // smtp://user:password@host:587 or smtps://...
 	SMTPFrom           string         // sender address of leadcap's email
+	// Identity: console sessions and passwords.
+	SessionIdleTimeout time.Duration // a console session idle this long ends
+	SessionMaxAge      time.Duration // a console session ends this long after sign-in
+	TempPasswordTTL    time.Duration // a temporary password stops working after
+	RequireAdminMFA    bool          // an admin without MFA can only enrol
 }
 
 // Default returns the zero-configuration settings.
@@ -61,6 +66,10 @@ func Default() Config {
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
 		AlarmInterval:   5 * time.Second,
+
+		SessionIdleTimeout: 2 * time.Hour,
+		SessionMaxAge:      12 * time.Hour,
+		TempPasswordTTL:    7 * 24 * time.Hour,
 	}
 }
 
@@ -129,7 +138,7 @@ func settings() []setting {
 	g, st = str(func(c *Config) *string { return &c.NodeName })
 	add("node_name", "this server's name in alarms (default: the host name)", false, g, st)
 	gp, sp = prefixes(func(c *Config) *[]netip.Prefix { return &c.MetricsAllow })
-	add("metrics_allow", "comma-separated IPs or CIDRs besides loopback that /metrics and /api/v1/alarms answer", false, gp, sp)
+	add("metrics_allow", "comma-separated IPs or CIDRs besides loopback that /metrics answers", false, gp, sp)
 	g, st = str(func(c *Config) *string { return &c.MetricsToken })
 	add("metrics_token", "if set, /metrics also wants this bearer token", true, g, st)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.AlarmInterval })
@@ -155,6 +164,22 @@ func settings() []setting {
 	add("smtp_url", "mail server: smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465", true, g, st)
 	g, st = str(func(c *Config) *string { return &c.SMTPFrom })
 	add("smtp_from", "sender address of leadcap's email", false, g, st)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })
+	add("session_idle_timeout", "a console session idle this long ends", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })
+	add("session_max_age", "a console session ends this long after sign-in, however active", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.TempPasswordTTL })
+	add("temp_password_ttl", "a temporary password (new user, reset) stops working after this long", false, gd, sd)
+	add("require_admin_mfa", "true: an admin without MFA can do nothing but enrol", false,
+		func(c *Config) string { return strconv.FormatBool(c.RequireAdminMFA) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.RequireAdminMFA = b
+			return nil
+		})
 	return s
 }
 
@@ -346,6 +371,15 @@ func (c Config) Validate() error {
 		bad("outbox_interval", "must be at least 10ms")
 	}
 	c.validateObservability(bad)
+	if c.SessionIdleTimeout < time.Minute {
+		bad("session_idle_timeout", "must be at least 1m")
+	}
+	if c.SessionMaxAge < c.SessionIdleTimeout {
+		bad("session_max_age", "must be at least the idle timeout (%s)", c.SessionIdleTimeout)
+	}
+	if c.TempPasswordTTL < time.Hour || c.TempPasswordTTL > 90*24*time.Hour {
+		bad("temp_password_ttl", "want 1h to 2160h (90 days)")
+	}
 	return errors.Join(errs...)
 }
 
@@ -357,6 +391,11 @@ func (c Config) DatabaseDSN() string {
 	}
 	return filepath.Join(c.DataDir, "leadcap.db")
 }
+
+// SecureCookies reports whether cookies must be marked Secure even on a
+// plain-HTTP request: the public URL is https, so TLS ends at a proxy in
+// front of leadcap.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
 
 // BlobDir returns the directory of the local object store.
 func (c Config) BlobDir() string {

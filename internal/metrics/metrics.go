@@ -42,7 +42,8 @@ const (
 // Components are the parts of leadcap whose errors are counted: the request
 // areas and each background worker.
 func Components() []string {
-	return []string{"alarms", "auth", "backup", "conferences", "exports", "http", "leads", "lifecycle", "outbox"}
+	return []string{"alarms", "audit", "auth", "backup", "conferences", "exports", "http", "identity", "leads",
+		"lifecycle", "outbox", "users"}
 }
 
 // validationFields are the lead fields a validation failure is counted by.

@@ -38,6 +38,12 @@ func (s *Server) internalOnly(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// handleMetrics is GET /metrics: every metric in the Prometheus text
+// format. Its permission, access.Monitoring, puts it behind internalOnly.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	s.metricsHandler.ServeHTTP(w, r)
+}
+
 func (s *Server) internalClient(ip netip.Addr) bool {
 	return ip.IsLoopback() || isTrusted(ip, s.MetricsAllow)
 }

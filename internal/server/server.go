@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
 )
@@ -28,17 +29,26 @@ type Deps struct {
 	Now          func() time.Time
 	// Metrics records every request and error; nil gets a fresh set.
 	Metrics *metrics.Metrics
-	// MetricsAllow are the networks besides loopback that /metrics (and,
-	// until it has its permission, /api/v1/alarms) answer; MetricsToken, if
-	// set, is also required there as a bearer token.
+	// MetricsAllow are the networks besides loopback that /metrics (the
+	// routes of access.Monitoring) answers; MetricsToken, if set, is also
+	// required there as a bearer token.
 	MetricsAllow []netip.Prefix
 	MetricsToken string
+	// Identity signs users in and finds the caller of each request; without
+	// it only public routes answer.
+	Identity *identity.Service
+	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
+	// ends at a proxy in front (the public URL is https).
+	SecureCookies bool
 }
 
 // Server serves leadcap's HTTP routes.
 type Server struct {
 	Deps
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	table []Route // every route with its permission, as registered
+
+	metricsHandler http.Handler // serves Metrics in the Prometheus format
 }
 
 // New returns leadcap's HTTP handler.
@@ -52,7 +62,7 @@ func New(d Deps) http.Handler {
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler()}
 	s.routes()
 	return s.middleware(s.mux)
 }
