@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 )
@@ -22,9 +23,10 @@ const cacheTTL = time.Second
 
 // Service captures leads. It is safe for concurrent use.
 type Service struct {
-	store *store.Store
-	now   func() time.Time
-	forms *shield.Forms // nil: no form abuse defences
+	store   *store.Store
+	now     func() time.Time
+	metrics *metrics.Metrics
+	forms   *shield.Forms // nil: no form abuse defences
 
 	mu    sync.Mutex
 	cache map[string]cached // by slug and by id
@@ -50,6 +52,13 @@ func New(st *store.Store, now func() time.Time) *Service {
 // client gets the answer of any stored lead. Call it before use.
 func (s *Service) WithForms(f *shield.Forms) *Service {
 	s.forms = f
+	return s
+}
+
+// WithMetrics makes s record each accepted submission (by conference,
+// source and result) and each quarantined one in m. Call it before use.
+func (s *Service) WithMetrics(m *metrics.Metrics) *Service {
+	s.metrics = m
 	return s
 }
 
@@ -124,5 +133,18 @@ func (s *Service) Submit(ctx context.Context, in *intake.Input, meta Meta) (lead
 		return res, nil, fmt.Errorf("capture: %w", err)
 	}
 	lead.ID = res.LeadID
+	s.record(c, lead, res)
 	return res, lead, nil
+}
+
+// record counts an accepted submission.
+func (s *Service) record(c *leadcap.Conference, lead *leadcap.Lead, res leadcap.CaptureResult) {
+	result := res.Result
+	if res.Replayed {
+		result = metrics.ResultReplayed
+	}
+	s.metrics.LeadSubmitted(c.Slug, lead.Source, result)
+	if lead.Spam && !res.Replayed {
+		s.metrics.SpamQuarantined()
+	}
 }

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
 )
@@ -64,17 +66,29 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer objects.Close()
 
-	guard, forms, err := newShield(ctx, st, keys, cfg, log)
+	m := metrics.New(leadcap.Version, nil)
+	if env.Metrics != nil {
+		env.Metrics(m)
+	}
+	evaluator, dispatcher, err := newAlarms(cfg, log, m, st)
+	if err != nil {
+		return err
+	}
+	guard, forms, err := newShield(ctx, st, keys, cfg, log, m)
 	if err != nil {
 		return err
 	}
 	defer guard.Close()
+
 	handler := server.New(server.Deps{
 		Store:           st,
-		Capture:         capture.New(st, nil).WithForms(forms),
+		Capture:         capture.New(st, nil).WithMetrics(m).WithForms(forms),
 		Log:             log,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		TrustedProxies:  cfg.TrustedProxies,
+		Metrics:         m,
+		MetricsAllow:    cfg.MetricsAllow,
+		MetricsToken:    cfg.MetricsToken,
 		Identity:        ident,
 		SecureCookies:   cfg.SecureCookies(),
 		Shield:          guard,
@@ -88,7 +102,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		WriteTimeout:      cfg.Shield.WriteTimeout,
 		IdleTimeout:       cfg.Shield.IdleTimeout,
 		MaxHeaderBytes:    cfg.Shield.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -100,9 +114,21 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() {
-		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
+		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Metrics: m}
 		w.Run(workCtx)
 	})
+	workers.Go(func() {
+		interval := min(cfg.AlarmInterval, 5*time.Second)
+		p := &metrics.Probe{Metrics: m, Log: log, Interval: interval, SizeInterval: 12 * interval,
+			Outbox: st.OutboxStats, DatabaseSize: st.SizeBytes,
+			ObjectStoreSize: func(ctx context.Context) (int64, error) {
+				u, err := objects.Usage(ctx, "")
+				return u.StoredBytes, err
+			}}
+		p.Run(workCtx)
+	})
+	workers.Go(func() { evaluator.Run(workCtx) })
+	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { guard.Run(workCtx) })
 
 	serveErr := make(chan error, 1)

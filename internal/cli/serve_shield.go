@@ -6,6 +6,7 @@ import (
 
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/ratelimit"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
@@ -13,11 +14,11 @@ import (
 
 // newShield builds the server's shield (rules and rate limits) and its
 // form abuse defences from cfg. Close the shield when done.
-func newShield(ctx context.Context, st *store.Store, keys *crypto.KeyRing, cfg config.Config, log *slog.Logger) (*shield.Shield, *shield.Forms, error) {
+func newShield(ctx context.Context, st *store.Store, keys *crypto.KeyRing, cfg config.Config, log *slog.Logger, m *metrics.Metrics) (*shield.Shield, *shield.Forms, error) {
 	sc := cfg.Shield
 	limit := func(r config.Rate) ratelimit.Config { return ratelimit.Config{Burst: r.Burst, Every: r.Every} }
 	guard, err := shield.New(ctx, shield.Options{
-		Store: st, Log: log, TrustedProxies: cfg.TrustedProxies, GeoIPPath: sc.GeoIPDB, Poll: sc.RulesPoll,
+		Store: st, Log: log, Metrics: m, TrustedProxies: cfg.TrustedProxies, GeoIPPath: sc.GeoIPDB, Poll: sc.RulesPoll,
 		LeadsPerIP: limit(sc.LeadsPerIP), LeadsPerConference: limit(sc.LeadsPerConference), APIPerToken: limit(sc.APIPerToken),
 	})
 	if err != nil {

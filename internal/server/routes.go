@@ -8,6 +8,8 @@ func (s *Server) routes() {
 	// Health, for load balancers and orchestrators.
 	s.route("GET /healthz", access.Public, s.handleHealthz)
 	s.route("GET /readyz", access.Public, s.handleReadyz)
+	// Prometheus metrics, for loopback and LEADCAP_METRICS_ALLOW only.
+	s.route("GET /metrics", access.Monitoring, s.handleMetrics)
 
 	// Public: visitors create leads.
 	s.route("POST /api/v1/leads", access.Public, s.handleCreateLead)
@@ -45,6 +47,8 @@ func (s *Server) routes() {
 	s.route("DELETE /api/v1/shield/rules/{id}", access.ShieldManage, s.handleDeleteShieldRule)
 	s.route("GET /api/v1/shield/blocks", access.ShieldManage, s.handleShieldBlocks)
 	s.route("GET /api/v1/shield/quarantine", access.ShieldManage, s.handleQuarantine)
+	// The built-in alarms of every server.
+	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)

@@ -20,6 +20,7 @@ import (
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/ratelimit"
 	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/shield"
@@ -80,7 +81,8 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 	log := slog.New(slog.NewJSONHandler(logTo, nil))
 	// Loopback is a trusted proxy, so tests choose client IPs with
 	// X-Forwarded-For.
-	so := shield.Options{Store: st, Log: log, Now: clk.now, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+	m := metrics.New(leadcap.Version, clk.now)
+	so := shield.Options{Store: st, Log: log, Metrics: m, Now: clk.now, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		LeadsPerIP: ratelimit.Config{Burst: 600, Every: 50 * time.Millisecond}}
 	if su.shield != nil {
 		su.shield(&so)
@@ -108,6 +110,9 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 		TrustedProxies: so.TrustedProxies,
 		Shield:         guard,
 		Forms:          forms,
+		Metrics:        m,
+		// The clients' networks may read /metrics.
+		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	})
 	ts := httptest.NewUnstartedServer(h)
 	if su.listen != "" {

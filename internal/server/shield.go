@@ -67,10 +67,10 @@ func (s *Server) handleShieldRules(w http.ResponseWriter, r *http.Request) {
 // applies it within a second.
 func (s *Server) handleAddShieldRule(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Action    string    `json:"action"`
-		Network   string    `json:"network"`
-		Country   string    `json:"country"`
-		Note      string    `json:"note"`
+		Action    string `json:"action"`
+		Network   string `json:"network"`
+		Country   string `json:"country"`
+		Note      string `json:"note"`
 		ExpiresAt string `json:"expires_at"`
 		For       string `json:"for"`
 	}

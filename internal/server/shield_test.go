@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -184,6 +185,11 @@ func TestShieldRulesOverHTTP(t *testing.T) {
 					t.Errorf("request line carries a client IP in %s: %v", k, l)
 				}
 			}
+		}
+
+		// The metric counts blocks per rule.
+		if got := scrape(t, ts, fmt.Sprintf(`leadcap_shield_blocks_total{rule="rule-%v"}`, cidr4.body["id"])); got < 3 {
+			t.Errorf("blocks counted for the /24's rule: %v", got)
 		}
 
 		// The block record: aggregated per rule and IP, flushed each second.
@@ -412,22 +418,9 @@ func TestShieldCountryRules(t *testing.T) {
 	})
 }
 
-// counter counts what the shield reports, standing in for the metrics
-// package of another branch behind shield.Metrics.
-type counter struct {
-	mu     sync.Mutex
-	blocks map[string]int
-	rates  map[string]int
-}
-
-func (c *counter) ShieldBlock(rule string)  { c.mu.Lock(); c.blocks[rule]++; c.mu.Unlock() }
-func (c *counter) RateLimited(scope string) { c.mu.Lock(); c.rates[scope]++; c.mu.Unlock() }
-
 func TestShieldRateLimits(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
-		m := &counter{blocks: map[string]int{}, rates: map[string]int{}}
 		ts := newTestServerWith(t, dsn, setup{shield: func(o *shield.Options) {
-			o.Metrics = m
 			o.LeadsPerIP = ratelimit.Config{Burst: 3, Every: time.Minute}
 			o.LeadsPerConference = ratelimit.Config{Burst: 6, Every: time.Minute}
 			o.APIPerToken = ratelimit.Config{Burst: 2, Every: time.Minute}
@@ -490,12 +483,44 @@ func TestShieldRateLimits(t *testing.T) {
 		if r := staff.do(t, "GET", "/api/v1/me", nil); r.status != 429 || r.header.Get("Retry-After") == "" {
 			t.Fatalf("3rd token call: %d %s", r.status, r.raw)
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.rates["ip"] != 2 || m.rates["conference"] != 1 || m.rates["token"] != 1 {
-			t.Fatalf("rate-limit metrics: %v", m.rates)
+		// Each 429 counts once: the limits before the handler as "shield",
+		// the conference's as "leads"; none is a rule's block.
+		if got := scrape(t, ts, `leadcap_rate_limited_total{scope="shield"}`); got != 3 {
+			t.Errorf("rate-limited by the shield: %v, want 3", got)
+		}
+		if got := scrape(t, ts, `leadcap_rate_limited_total{scope="leads"}`); got != 1 {
+			t.Errorf("rate-limited by conference: %v, want 1", got)
+		}
+		if got := scrape(t, ts, `leadcap_shield_blocks_total`); got != 0 {
+			t.Errorf("rate limits counted as rule blocks: %v", got)
 		}
 	})
+}
+
+// scrape reads /metrics from loopback and returns the sum of the samples
+// whose line starts with series.
+func scrape(t *testing.T, ts *testServer, series string) float64 {
+	t.Helper()
+	res, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("/metrics: %d %s", res.StatusCode, b)
+	}
+	sum := 0.0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, series) && (line[len(series)] == ' ' || line[len(series)] == '{') {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
 }
 
 // leadOf returns the stored lead of a capture answer.

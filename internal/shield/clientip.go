@@ -26,7 +26,7 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 		return netip.Addr{}
 	}
 	peer = normalize(peer)
-	if !isTrusted(peer, trusted) {
+	if !InNetworks(peer, trusted) {
 		return peer
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -44,7 +44,7 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 				return peer // a garbled hop: trust nothing left of it
 			}
 			a = normalize(a)
-			if !isTrusted(a, trusted) {
+			if !InNetworks(a, trusted) {
 				return a
 			}
 			peer = a
@@ -67,13 +67,14 @@ func ForwardedHTTPS(r *http.Request, trusted []netip.Prefix) bool {
 		return false
 	}
 	peer, err := netip.ParseAddr(host)
-	return err == nil && isTrusted(normalize(peer), trusted)
+	return err == nil && InNetworks(normalize(peer), trusted)
 }
 
 func normalize(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
 
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
+// InNetworks reports whether a lies in one of nets.
+func InNetworks(a netip.Addr, nets []netip.Prefix) bool {
+	for _, p := range nets {
 		if p.Contains(a) {
 			return true
 		}

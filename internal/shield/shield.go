@@ -33,19 +33,19 @@ const (
 	pruneEvery           = 10 * time.Minute
 )
 
-// Metrics counts what the shield refuses; internal/metrics' *Metrics is
-// one. rule and scope are names made by leadcap, never a client's value.
+// Metrics counts the requests the shield's rules block, by rule;
+// internal/metrics' *Metrics is one. rule is a name made by leadcap
+// ("rule-17"), never a client's value. Rate-limited requests are counted
+// where every 429 is, when the server answers them.
 type Metrics interface {
 	ShieldBlock(rule string)
-	RateLimited(scope string)
 }
 
 // Options configure a Shield.
 type Options struct {
 	Store *store.Store
 	Log   *slog.Logger
-	// Metrics, if set, counts every block by rule and every rate-limited
-	// request by limit.
+	// Metrics, if set, counts every block by rule.
 	Metrics        Metrics
 	Now            func() time.Time // default time.Now
 	TrustedProxies []netip.Prefix
@@ -256,12 +256,8 @@ func (s *Shield) refuse(ctx context.Context, now time.Time, rule, scope string, 
 	}
 	s.log.LogAttrs(ctx, level, msg, slog.String("component", "shield"), slog.String("rule", rule),
 		slog.String("client_ip", ip.String()), slog.String("country", country), slog.String("route", route))
-	if m := s.opts.Metrics; m != nil {
-		if scope != "" {
-			m.RateLimited(scope)
-		} else {
-			m.ShieldBlock(rule)
-		}
+	if m := s.opts.Metrics; m != nil && scope == "" {
+		m.ShieldBlock(rule)
 	}
 	s.record.add(now, rule, ip.String(), country, route)
 }
