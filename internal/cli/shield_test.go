@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -137,19 +138,25 @@ func TestShieldRuleStopsRunningServer(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		env := backendEnv(t, dsn)
 		url, logs := serveInProcess(t, env)
+		// A second server on the same database, as behind a load balancer.
+		other, _ := serveInProcess(t, maps.Clone(env))
 		page := url + "/api/v1/me"
-		if got := status(t, page); got != 401 {
-			t.Fatalf("before the rule: %d", got)
+		for _, u := range []string{page, other + "/api/v1/me"} {
+			if got := status(t, u); got != 401 {
+				t.Fatalf("before the rule: %d", got)
+			}
 		}
 		mustRun(t, env, "shield", "block", "127.0.0.1", "--note", "test", "--for", "1h")
 		added := time.Now()
-		for status(t, page) != 403 {
-			if time.Since(added) > time.Second {
-				t.Fatalf("the running server still serves 127.0.0.1 a second after the rule was added")
+		for _, u := range []string{page, other + "/api/v1/me"} {
+			for status(t, u) != 403 {
+				if time.Since(added) > time.Second {
+					t.Fatalf("%s still serves 127.0.0.1 a second after the rule was added", u)
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
-		t.Logf("blocked %s after `leadcap shield block` returned", time.Since(added).Round(time.Millisecond))
+		t.Logf("both servers blocked %s after `leadcap shield block` returned", time.Since(added).Round(time.Millisecond))
 		if got := status(t, url+"/healthz"); got != 200 {
 			t.Fatalf("health check blocked: %d", got)
 		}
