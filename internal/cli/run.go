@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"config":      {"print the effective configuration, secrets redacted", runConfig},
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
+		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
 	}
 }
 

@@ -40,7 +40,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log := newLogger(env, cfg)
 
-	st, _, err := openStore(ctx, cfg)
+	st, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -67,6 +67,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Log:            log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
+		Keys:           keys,
+		KioskIdle:      cfg.KioskIdle,
+		KioskThanks:    cfg.KioskThanks,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/store"
+	"github.com/leadcap/leadcap/internal/web"
 )
 
 // Deps are what the server needs; cli's serve command builds them.
@@ -24,15 +26,23 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+	// Keys sign kiosk device links; without them device links are refused.
+	Keys *crypto.KeyRing
+	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
+	// takes internal/web's defaults.
+	KioskIdle, KioskThanks time.Duration
 }
 
 // Server serves leadcap's HTTP routes.
 type Server struct {
 	Deps
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	booth *web.Booth
 }
 
-// New returns leadcap's HTTP handler.
+// New returns leadcap's HTTP handler. It panics if the booth form's embedded
+// templates, catalogs or assets are broken, which only a broken build can
+// cause, so that such a build stops at start-up.
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -40,7 +50,7 @@ func New(d Deps) http.Handler {
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), booth: newBooth(d)}
 	s.routes()
 	return s.middleware(s.mux)
 }
