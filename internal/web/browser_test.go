@@ -54,6 +54,15 @@ func TestBrowser(t *testing.T) {
 		b.do(chromedp.Navigate(live.URL + "/c/belize-expo"))
 		b.waitText("h1", "Belize Adventure Expo", 5*time.Second)
 		b.screenshot("form", true)
+		// Large touch targets, and usable at 320 pixels wide.
+		if h := b.eval(targetHeights); h != "" {
+			t.Errorf("touch targets lower than 44px: %s", h)
+		}
+		b.do(chromedp.EmulateViewport(320, 640))
+		if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "320" {
+			t.Errorf("at 320px the page is %s px wide", w)
+		}
+		b.do(chromedp.EmulateViewport(390, 844))
 		b.fill(visitor("Ana", "ana@example.com"),
 			map[string]string{"f-country": "BZ", "f-answers-when": "2027-05-01"},
 			"f-interests-0", "f-interests-1", "f-answers-size-1", "f-answers-trips-0", "f-answers-trips-1",
@@ -92,6 +101,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("checks as the visitor types, errors announced, keyboard", func(t *testing.T) {
+		stored := len(leadsOf(t, live.store, confs["belize-expo"]))
 		b := newTab(t, browser)
 		b.do(chromedp.Navigate(live.URL + "/c/belize-expo"))
 		b.fill(map[string]string{"f-email": "ana@"}, nil)
@@ -102,6 +112,8 @@ func TestBrowser(t *testing.T) {
 		}
 		b.fill(map[string]string{"f-email": "example.com"}, nil)
 		b.wait("the error to clear as the visitor types", `document.getElementById("e-f-email").hidden`, 3*time.Second)
+		b.clear("f-email")
+		b.fill(map[string]string{"f-email": "ana@example", "f-first_name": "Ana"}, nil)
 
 		// The keyboard alone: Tab moves through the fields in order, Space
 		// ticks a box, Enter sends.
@@ -116,8 +128,8 @@ func TestBrowser(t *testing.T) {
 		b.do(chromedp.Focus(chromedp.ID("f-first_name")), chromedp.KeyEvent("\r"))
 		b.do(chromedp.WaitVisible(chromedp.ID("summary")))
 		summary := b.text("#summary")
-		for _, want := range []string{"Please check these answers", "Group size: This field is required.",
-			"Yes, you may contact me about my enquiry.: Please agree to be contacted"} {
+		for _, want := range []string{"Please check these answers", "Email: Enter an email address like name@example.com.", "Group size: This field is required.",
+			"Your consent: Please agree to be contacted"} {
 			if !strings.Contains(summary, want) {
 				t.Errorf("summary lacks %q:\n%s", want, summary)
 			}
@@ -128,9 +140,12 @@ func TestBrowser(t *testing.T) {
 		if desc := b.eval(`document.getElementById("f-answers-size-0").closest("fieldset").getAttribute("aria-describedby")`); desc != "e-f-answers-size" {
 			t.Errorf("the group's error is not its description: %q", desc)
 		}
-		b.screenshot("form-errors", false)
-		if n := len(leadsOf(t, live.store, confs["belize-expo"])); n != 1 {
-			t.Errorf("%d leads, want 1: a form with errors was sent", n)
+		b.screenshot("form-errors", true)
+		if low := b.eval(lowContrast); low != "" {
+			t.Errorf("text below WCAG AA contrast: %s", low)
+		}
+		if n := len(leadsOf(t, live.store, confs["belize-expo"])); n != stored {
+			t.Errorf("%d leads, want %d: a form with errors was sent", n, stored)
 		}
 	})
 
@@ -186,7 +201,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%d leads stored while offline", n)
 		}
 		b.setOffline(false)
-		b.wait("the queue to empty", `!document.getElementById("sync-text").innerText.includes("waiting")`, 10*time.Second)
+		b.waitText("#sync-text", "Ready to work offline.", 10*time.Second)
 		checkThree(t, leadsOf(t, live.store, confs["offline-expo"]), "uno", "dos", "tres")
 	})
 
@@ -206,15 +221,18 @@ func TestBrowser(t *testing.T) {
 		b.waitText("#sync-text", "3 leads waiting to be sent", 3*time.Second)
 		b.do(chromedp.Reload()) // the server fails the page too: it comes from the device
 		b.waitText("#sync-text", "3 leads waiting to be sent", 5*time.Second)
-		time.Sleep(1500 * time.Millisecond)
-		if live.refused.Load() < 2 {
-			t.Fatalf("the front refused only %d requests", live.refused.Load())
+		// The page retries by itself, backing off.
+		tries := live.refused.Load()
+		time.Sleep(2500 * time.Millisecond)
+		if live.refused.Load() == tries {
+			t.Fatal("no retry in 2.5 seconds")
 		}
 		if n := len(leadsOf(t, live.store, confs["busy-expo"])); n != 0 {
 			t.Fatalf("%d leads stored while the server failed", n)
 		}
 		live.down.Store(false)
-		b.wait("the queue to empty", `!document.getElementById("sync-text").innerText.includes("waiting")`, 20*time.Second)
+		b.do(chromedp.Click(chromedp.ID("send-now")))
+		b.waitText("#sync-text", "Ready to work offline.", 5*time.Second)
 		checkThree(t, leadsOf(t, live.store, confs["busy-expo"]), "ana", "ben", "cai")
 	})
 
@@ -262,10 +280,10 @@ func TestBrowser(t *testing.T) {
 		if lang := b.eval(`document.documentElement.lang`); lang != "es" {
 			t.Errorf("lang %q", lang)
 		}
-		b.screenshot("form-es", false)
 		b.fill(map[string]string{"f-email": "ana@"}, nil)
 		b.do(chromedp.Focus(chromedp.ID("f-phone")))
 		b.waitText("#e-f-email", "Escriba un correo electrónico como nombre@ejemplo.com.", 3*time.Second)
+		b.screenshot("form-es", false)
 
 		// A phone number the browser's check lets through and the server
 		// refuses: the error comes back beside the field, in Spanish, and
@@ -286,6 +304,27 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 }
+
+// targetHeights lists the form's controls lower than 44 CSS pixels.
+const targetHeights = `[...document.querySelectorAll("#lead input:not([type=hidden]):not([type=checkbox]):not([type=radio]), #lead select, #lead button, #lead .choice, .langs a")]
+	.filter(e => e.getBoundingClientRect().height < 44).map(e => (e.id || e.className || e.tagName) + " " + e.getBoundingClientRect().height).join(", ")`
+
+// lowContrast lists visible text whose contrast with its background is
+// below WCAG AA: 4.5:1, or 3:1 for large text.
+const lowContrast = `(() => {
+	const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+	const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+	const bg = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
+	const bad = [];
+	for (const e of document.querySelectorAll("body *")) {
+		if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) || !e.getClientRects().length) continue;
+		const st = getComputedStyle(e), a = lum(rgb(st.color)), b = lum(bg(e));
+		const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		const size = parseFloat(st.fontSize), large = size >= 24 || size >= 18.66 && +st.fontWeight >= 700;
+		if (ratio < (large ? 3 : 4.5)) bad.push(e.tagName + " " + e.textContent.trim().slice(0, 30) + " " + ratio.toFixed(2));
+	}
+	return bad.join("; ");
+})()`
 
 // checkThree checks that exactly the three visitors were stored, each once.
 func checkThree(t *testing.T, leads []*leadcap.Lead, names ...string) {

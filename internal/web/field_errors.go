@@ -27,7 +27,11 @@ func (v *formView) addErrors(c *leadcap.Conference, errs map[string]string) {
 		}
 		seen[f.Key] = true
 		f.Err = v.message(f)
-		v.Summary = append(v.Summary, summaryItem{Target: f.target(), Label: f.Label, Message: f.Err})
+		label := f.Label
+		if f.Kind == "consent" {
+			label = v.T("form.consent") // the box's label is a sentence
+		}
+		v.Summary = append(v.Summary, summaryItem{Target: f.target(), Label: label, Message: f.Err})
 	}
 	var rest []string
 	for k := range errs {

@@ -208,6 +208,7 @@ function start(form) {
     else if (!waiting && offline) text = t('queue.ready');
     $('sync-text').textContent = text.trim();
     $('sync').hidden = !text;
+    $('sync').classList.toggle('waiting', waiting > 0 || !navigator.onLine);
     $('send-now').hidden = !waiting;
     const a = $('attention');
     a.hidden = !stuck.length;

@@ -50,8 +50,10 @@ export function mark(w, msg) {
   }
 }
 
-// labelOf is the field's label without the "(required)" mark.
+// labelOf is the field's label without the "(required)" mark, or the
+// shorter one the page gives for the summary.
 export function labelOf(w) {
+  if (w.dataset.label) return w.dataset.label;
   const l = w.querySelector('legend,label').cloneNode(true);
   l.querySelectorAll('.req,input').forEach(e => e.remove());
   return l.textContent.trim();
