@@ -30,7 +30,7 @@ type conferenceFlags struct {
 }
 
 func (f *conferenceFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.slug, "slug", "", "URL name: lower-case letters, digits and dashes")
+	fs.StringVar(&f.slug, "slug", "", "URL name: lower-case letters, digits and dashes (default: made from --name)")
 	fs.StringVar(&f.name, "name", "", "conference name")
 	fs.StringVar(&f.venue, "venue", "", "venue")
 	fs.StringVar(&f.country, "country", "", "ISO country code, the default region of phone numbers")
@@ -129,6 +129,9 @@ func runConferences(ctx context.Context, env *Env, args []string) error {
 		if err := f.apply(fs, conf); err != nil {
 			return err
 		}
+		if conf.Slug == "" {
+			conf.Slug = intake.NormalizeSlug(conf.Name) // "Belize Expo" -> belize-expo
+		}
 		if conf.Consent.Text == "" {
 			conf.Consent.Text = "I agree that " + conf.Name + " exhibitors may contact me about my enquiry."
 		}
@@ -184,10 +187,9 @@ func runConferences(ctx context.Context, env *Env, args []string) error {
 	return fmt.Errorf("conferences: unknown verb %q (want create, list, show, update, open or close)", verb)
 }
 
-// saveConference validates and stores conf, hashing its consent text.
+// saveConference validates and stores conf; ValidateConference also hashes
+// its consent text, which decides whether the text is a new version.
 func saveConference(ctx context.Context, st *store.Store, conf *leadcap.Conference, create bool) error {
-	conf.Slug = intake.NormalizeSlug(conf.Slug)
-	conf.Consent.Hash = intake.ConsentHash(conf.Consent.Text, conf.Consent.Texts)
 	if err := intake.ValidateConference(conf); err != nil {
 		return err
 	}

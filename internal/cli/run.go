@@ -38,6 +38,9 @@ func commands() map[string]command {
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
 		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
+		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
+		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
+		"audit":       {"list the audit trail; verify its hash chain", runAudit},
 	}
 }
 

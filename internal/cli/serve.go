@@ -55,6 +55,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
 	}
+	ident := newIdentity(st, keys, cfg, log)
+	if err := firstAdmin(ctx, env, ident, cfg, log); err != nil {
+		return err
+	}
 	objects, err := blob.OpenDir(cfg.BlobDir())
 	if err != nil {
 		return err
@@ -70,6 +74,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Keys:           keys,
 		KioskIdle:      cfg.KioskIdle,
 		KioskThanks:    cfg.KioskThanks,
+		Identity:       ident,
+		SecureCookies:  cfg.SecureCookies(),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -37,6 +37,11 @@ type Config struct {
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
 	KioskIdle       time.Duration  // kiosk mode: an untouched form is emptied after this
 	KioskThanks     time.Duration  // kiosk mode: how long the thank-you screen shows
+	// Identity: console sessions and passwords.
+	SessionIdleTimeout time.Duration // a console session idle this long ends
+	SessionMaxAge      time.Duration // a console session ends this long after sign-in
+	TempPasswordTTL    time.Duration // a temporary password stops working after
+	RequireAdminMFA    bool          // an admin without MFA can only enrol
 }
 
 // Default returns the zero-configuration settings.
@@ -52,6 +57,10 @@ func Default() Config {
 		OutboxInterval:  time.Second,
 		KioskIdle:       90 * time.Second,
 		KioskThanks:     6 * time.Second,
+
+		SessionIdleTimeout: 2 * time.Hour,
+		SessionMaxAge:      12 * time.Hour,
+		TempPasswordTTL:    7 * 24 * time.Hour,
 	}
 }
 
@@ -145,6 +154,22 @@ func settings() []setting {
 	add("kiosk_idle", "kiosk mode: an untouched booth form is emptied after this", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskThanks })
 	add("kiosk_thanks", "kiosk mode: how long the thank-you screen shows", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })
+	add("session_idle_timeout", "a console session idle this long ends", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })
+	add("session_max_age", "a console session ends this long after sign-in, however active", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.TempPasswordTTL })
+	add("temp_password_ttl", "a temporary password (new user, reset) stops working after this long", false, gd, sd)
+	add("require_admin_mfa", "true: an admin without MFA can do nothing but enrol", false,
+		func(c *Config) string { return strconv.FormatBool(c.RequireAdminMFA) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.RequireAdminMFA = b
+			return nil
+		})
 	return s
 }
 
@@ -312,6 +337,15 @@ func (c Config) Validate() error {
 	if c.KioskThanks < time.Second || c.KioskThanks > time.Minute {
 		bad("kiosk_thanks", "want 1s to 1m, got %s", c.KioskThanks)
 	}
+	if c.SessionIdleTimeout < time.Minute {
+		bad("session_idle_timeout", "must be at least 1m")
+	}
+	if c.SessionMaxAge < c.SessionIdleTimeout {
+		bad("session_max_age", "must be at least the idle timeout (%s)", c.SessionIdleTimeout)
+	}
+	if c.TempPasswordTTL < time.Hour || c.TempPasswordTTL > 90*24*time.Hour {
+		bad("temp_password_ttl", "want 1h to 2160h (90 days)")
+	}
 	return errors.Join(errs...)
 }
 
@@ -323,6 +357,11 @@ func (c Config) DatabaseDSN() string {
 	}
 	return filepath.Join(c.DataDir, "leadcap.db")
 }
+
+// SecureCookies reports whether cookies must be marked Secure even on a
+// plain-HTTP request: the public URL is https, so TLS ends at a proxy in
+// front of leadcap.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
 
 // BlobDir returns the directory of the local object store.
 func (c Config) BlobDir() string {

@@ -99,18 +99,18 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		})
 	}
 	wg.Wait()
-	var done []int64
+	var done []store.OutboxItem
 	for i, it := range items {
 		if err := failed[i]; err != nil {
 			next := now().Add(Backoff(it.Attempts))
 			w.Log.Warn("raw copy failed, will retry", "component", "outbox", "attempts", it.Attempts+1,
 				"retry_at", next.UTC().Format(time.RFC3339), "err", err)
-			if rerr := w.Store.RetryOutbox(ctx, it.ID, next, err.Error()); rerr != nil {
+			if rerr := w.Store.RetryOutbox(ctx, it, next, err.Error()); rerr != nil {
 				return len(done), rerr
 			}
 			continue
 		}
-		done = append(done, it.ID)
+		done = append(done, it)
 	}
 	if len(done) > 0 {
 		if err := w.Store.CompleteOutbox(ctx, done...); err != nil {

@@ -120,8 +120,12 @@ func componentOf(r *http.Request) string {
 		return "conferences"
 	case strings.HasPrefix(p, "/api/v1/exports"):
 		return "exports"
-	case strings.HasPrefix(p, "/api/v1/auth"):
+	case strings.HasPrefix(p, "/api/v1/auth"), strings.HasPrefix(p, "/api/v1/me"):
 		return "auth"
+	case strings.HasPrefix(p, "/api/v1/users"):
+		return "users"
+	case strings.HasPrefix(p, "/api/v1/audit"):
+		return "audit"
 	}
 	return "http"
 }

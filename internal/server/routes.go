@@ -1,22 +1,52 @@
 package server
 
-import "github.com/leadcap/leadcap/internal/web"
+import (
+	"github.com/leadcap/leadcap/internal/access"
+	"github.com/leadcap/leadcap/internal/web"
+)
 
-// routes maps leadcap's whole HTTP surface.
+// routes maps leadcap's whole HTTP surface, each route with the permission
+// it needs (internal/access holds which role has which).
 func (s *Server) routes() {
 	// Health, for load balancers and orchestrators.
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
-	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.route("GET /healthz", access.Public, s.handleHealthz)
+	s.route("GET /readyz", access.Public, s.handleReadyz)
 
 	// Public: visitors create leads.
-	s.mux.HandleFunc("POST /api/v1/leads", s.handleCreateLead)
+	s.route("POST /api/v1/leads", access.Public, s.handleCreateLead)
+
+	// Sign-in and the caller's own account.
+	s.route("POST /api/v1/auth/login", access.Public, s.handleLogin)
+	s.route("POST /api/v1/auth/mfa", access.Public, s.handleLoginMFA)
+	s.route("POST /api/v1/auth/logout", access.SignedIn, s.handleLogout)
+	s.route("POST /api/v1/auth/password", access.SignedIn, s.handleChangePassword)
+	s.route("GET /api/v1/me", access.SignedIn, s.handleMe)
+	s.route("POST /api/v1/me/mfa/enrol", access.SignedIn, s.handleMFAEnrol)
+	s.route("POST /api/v1/me/mfa/confirm", access.SignedIn, s.handleMFAConfirm)
+	s.route("POST /api/v1/me/mfa/disable", access.Self, s.handleMFADisable)
+	s.route("GET /api/v1/me/tokens", access.Self, s.handleMyTokens)
+	s.route("POST /api/v1/me/tokens", access.Self, s.handleCreateToken)
+	s.route("DELETE /api/v1/me/tokens/{id}", access.Self, s.handleRevokeToken)
+
+	// Users, for admins.
+	s.route("GET /api/v1/users", access.UsersManage, s.handleUsers)
+	s.route("POST /api/v1/users", access.UsersManage, s.handleCreateUser)
+	s.route("GET /api/v1/users/{id}", access.UsersManage, s.handleUser)
+	s.route("PATCH /api/v1/users/{id}", access.UsersManage, s.handleUpdateUser)
+	s.route("DELETE /api/v1/users/{id}", access.UsersManage, s.handleDeleteUser)
+	s.route("POST /api/v1/users/{id}/reset-password", access.UsersManage, s.handleResetPassword)
+	s.route("POST /api/v1/users/{id}/mfa-reset", access.UsersManage, s.handleResetMFA)
+	s.route("GET /api/v1/users/{id}/auth-events", access.UsersManage, s.handleAuthEvents)
+
+	// The audit trail.
+	s.route("GET /api/v1/audit", access.AuditRead, s.handleAudit)
 
 	// Public: the booth form (internal/web); JavaScript submits to the API.
-	s.mux.HandleFunc("GET /c/{slug}", s.booth.ServeForm)
-	s.mux.HandleFunc("POST /c/{slug}", s.booth.Submit)
-	s.mux.HandleFunc("GET "+web.WorkerPath, s.booth.ServeWorker)
-	s.mux.HandleFunc("GET /static/{file}", s.booth.ServeStatic)
+	s.route("GET /c/{slug}", access.Public, s.booth.ServeForm)
+	s.route("POST /c/{slug}", access.Public, s.booth.Submit)
+	s.route("GET "+web.WorkerPath, access.Public, s.booth.ServeWorker)
+	s.route("GET /static/{file}", access.Public, s.booth.ServeStatic)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
-	s.mux.HandleFunc("/api/", s.handleNotFound)
+	s.route("/api/", access.Public, s.handleNotFound)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/web"
 )
@@ -26,6 +27,12 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+	// Identity signs users in and finds the caller of each request; without
+	// it only public routes answer.
+	Identity *identity.Service
+	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
+	// ends at a proxy in front (the public URL is https).
+	SecureCookies bool
 	// Keys sign kiosk device links; without them device links are refused.
 	Keys *crypto.KeyRing
 	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
@@ -37,6 +44,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	mux   *http.ServeMux
+	table []Route // every route with its permission, as registered
 	booth *web.Booth
 }
 

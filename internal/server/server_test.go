@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/store"
@@ -23,9 +25,11 @@ import (
 type testServer struct {
 	*httptest.Server
 	store *store.Store
+	ident *identity.Service
+	clock *clock
 }
 
-func newTestServer(t *testing.T, dsn string) *testServer {
+func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
@@ -40,15 +44,26 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	clk := newClock()
+	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
+	for _, f := range opts {
+		f(&o)
+	}
+	ident := identity.New(o)
 	h := server.New(server.Deps{
 		Store:        st,
 		Capture:      capture.New(st, nil),
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
+		Identity:     ident,
+		Now:          clk.now,
+		// Loopback is a trusted proxy, so tests choose client IPs with
+		// X-Forwarded-For.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk}
 }
 
 // mustConference creates a conference with a question of each type.

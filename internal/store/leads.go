@@ -68,8 +68,14 @@ func (s *Store) openLead(l *leadcap.Lead, sealed []byte) error {
 
 // RawObjectKey is where the outbox copies a lead's raw submissions in the
 // object store: raw/YYYY/MM/DD/<conference-id>/<lead-id>.json, dated by the
-// lead's creation. Each submission is a new version of that object.
-func RawObjectKey(conferenceID, leadID string, created time.Time) string {
+// lead's creation, which its UUIDv7 id carries. Each submission is a new
+// version of that object.
+func RawObjectKey(conferenceID, leadID string) string {
+	created := time.Now()
+	if id, err := uuid.Parse(leadID); err == nil && id.Version() == 7 {
+		sec, nsec := id.Time().UnixTime()
+		created = time.Unix(sec, nsec)
+	}
 	return "raw/" + created.UTC().Format("2006/01/02") + "/" + conferenceID + "/" + leadID + ".json"
 }
 
@@ -87,7 +93,8 @@ var errRetry = errors.New("store: concurrent capture, retry")
 //     (ResultUpdated).
 //   - Otherwise a new lead is created (ResultCreated).
 //
-// The raw submission is queued in the outbox in the same transaction. When
+// The submission row is also the outbox entry that copies the raw
+// submission to the object store (ClaimOutbox). When
 // CaptureLead returns without error the transaction is committed and synced.
 func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey string) (leadcap.CaptureResult, error) {
 	id, err := uuid.NewV7()
@@ -134,16 +141,45 @@ func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey stri
 	return res, nil
 }
 
+// capture writes one submission. The common case, a new person, is two
+// inserts and no reads: the submission row first (a replay conflicts on its
+// key and changes nothing), then the lead (an email already known conflicts
+// on the blind index and takes the merge path). The submission's lead_id
+// foreign key is checked at commit, after the lead exists.
 func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, sealedLead, sealedSubmission []byte, now time.Time) (leadcap.CaptureResult, error) {
-	var res leadcap.CaptureResult
-	err := tx.queryRow(`SELECT lead_id, result FROM submissions WHERE conference_id = $1 AND id = $2`,
-		in.ConferenceID, in.SubmissionID).Scan(&res.LeadID, &res.Result)
-	if err == nil {
-		return res, nil // a replay: the first answer again
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	res := leadcap.CaptureResult{LeadID: in.ID, Result: leadcap.ResultCreated}
+	n, err := execCount(ctx, tx, `INSERT INTO submissions (conference_id, id, lead_id, result, source, device_id,
+		received_at, data, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
+		ON CONFLICT (conference_id, id) DO NOTHING`,
+		in.ConferenceID, in.SubmissionID, in.ID, res.Result, in.Source, in.DeviceID, micros(now), sealedSubmission)
+	if err != nil {
 		return res, err
 	}
+	if n == 0 { // a replay: the first answer again
+		err := tx.queryRow(`SELECT lead_id, result FROM submissions WHERE conference_id = $1 AND id = $2`,
+			in.ConferenceID, in.SubmissionID).Scan(&res.LeadID, &res.Result)
+		if errors.Is(err, sql.ErrNoRows) {
+			return res, errRetry // erased between the two statements
+		}
+		return res, err
+	}
+	n, err = execCount(ctx, tx, `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,
+		consent_contact, consent_marketing, consent_version, consent_hash, consent_at, spam, spam_reason, data,
+		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		ON CONFLICT (conference_id, email_index) DO NOTHING`,
+		in.ID, in.ConferenceID, index, in.SubmissionID, in.Source, in.DeviceID,
+		in.Consent.Contact, in.Consent.Marketing, in.Consent.Version, in.Consent.TextHash, micros(in.Consent.At),
+		in.Spam, in.SpamReason, sealedLead, micros(in.CreatedAt), micros(in.UpdatedAt))
+	if err != nil || n == 1 {
+		return res, err
+	}
+	return s.mergeInto(ctx, tx, in, index)
+}
 
+// mergeInto merges a submission into the lead that has its email and points
+// the submission's history row at that lead.
+func (s *Store) mergeInto(ctx context.Context, tx *Tx, in *leadcap.Lead, index []byte) (leadcap.CaptureResult, error) {
+	var res leadcap.CaptureResult
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE"
@@ -151,68 +187,43 @@ func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, se
 	existing := &leadcap.Lead{ConferenceID: in.ConferenceID}
 	var sealed []byte
 	var created, updated int64
-	err = tx.queryRow(`SELECT id, submission_id, source, device_id, spam, spam_reason, data, created_at, updated_at
+	err := tx.queryRow(`SELECT id, submission_id, source, device_id, spam, spam_reason, data, created_at, updated_at
 		FROM leads WHERE conference_id = $1 AND email_index = $2`+lock, in.ConferenceID, index).
 		Scan(&existing.ID, &existing.SubmissionID, &existing.Source, &existing.DeviceID, &existing.Spam, &existing.SpamReason,
 			&sealed, &created, &updated)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		n, err := execCount(ctx, tx, `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,
-			consent_contact, consent_marketing, consent_version, consent_hash, consent_at, spam, spam_reason, data,
-			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-			ON CONFLICT (conference_id, email_index) DO NOTHING`,
-			in.ID, in.ConferenceID, index, in.SubmissionID, in.Source, in.DeviceID,
-			in.Consent.Contact, in.Consent.Marketing, in.Consent.Version, in.Consent.TextHash, micros(in.Consent.At),
-			in.Spam, in.SpamReason, sealedLead, micros(in.CreatedAt), micros(in.UpdatedAt))
-		if err != nil {
-			return res, err
-		} else if n == 0 {
-			return res, errRetry
-		}
-		res = leadcap.CaptureResult{LeadID: in.ID, Result: leadcap.ResultCreated}
-		created = micros(in.CreatedAt)
-	case err != nil:
+	if errors.Is(err, sql.ErrNoRows) {
+		return res, errRetry // the lead went away between the two statements
+	} else if err != nil {
 		return res, err
-	default:
-		existing.CreatedAt, existing.UpdatedAt = fromMicros(created), fromMicros(updated)
-		if err := s.openLead(existing, sealed); err != nil {
-			return res, err
-		}
-		if err := s.fillConsent(ctx, tx, existing); err != nil {
-			return res, err
-		}
-		merged := s.merge(existing, in)
-		merged.ID, merged.CreatedAt = existing.ID, existing.CreatedAt
-		// A lead stays spam only while every submission is spam.
-		merged.Spam = existing.Spam && in.Spam
-		if !merged.Spam {
-			merged.SpamReason = ""
-		}
-		resealed, err := s.sealLead(merged)
-		if err != nil {
-			return res, err
-		}
-		if _, err := tx.exec(`UPDATE leads SET consent_contact = $1, consent_marketing = $2,
-			consent_version = $3, consent_hash = $4, consent_at = $5, spam = $6, spam_reason = $7, data = $8,
-			updated_at = $9 WHERE id = $10`,
-			merged.Consent.Contact, merged.Consent.Marketing, merged.Consent.Version, merged.Consent.TextHash,
-			micros(merged.Consent.At), merged.Spam, merged.SpamReason, resealed, micros(merged.UpdatedAt), existing.ID); err != nil {
-			return res, err
-		}
-		res = leadcap.CaptureResult{LeadID: existing.ID, Result: leadcap.ResultUpdated}
 	}
-
-	n, err := execCount(ctx, tx, `INSERT INTO submissions (conference_id, id, lead_id, result, source, device_id, received_at, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conference_id, id) DO NOTHING`,
-		in.ConferenceID, in.SubmissionID, res.LeadID, res.Result, in.Source, in.DeviceID, micros(now), sealedSubmission)
+	existing.CreatedAt, existing.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := s.openLead(existing, sealed); err != nil {
+		return res, err
+	}
+	if err := s.fillConsent(ctx, tx, existing); err != nil {
+		return res, err
+	}
+	merged := s.merge(existing, in)
+	merged.ID, merged.CreatedAt = existing.ID, existing.CreatedAt
+	// A lead stays spam only while every submission is spam.
+	merged.Spam = existing.Spam && in.Spam
+	if !merged.Spam {
+		merged.SpamReason = ""
+	}
+	resealed, err := s.sealLead(merged)
 	if err != nil {
 		return res, err
-	} else if n == 0 {
-		return res, errRetry
 	}
-	_, err = tx.exec(`INSERT INTO outbox (conference_id, submission_id, object_key, next_attempt_at, created_at)
-		VALUES ($1, $2, $3, $4, $5)`,
-		in.ConferenceID, in.SubmissionID, RawObjectKey(in.ConferenceID, res.LeadID, fromMicros(created)), micros(now), micros(now))
+	if _, err := tx.exec(`UPDATE leads SET consent_contact = $1, consent_marketing = $2,
+		consent_version = $3, consent_hash = $4, consent_at = $5, spam = $6, spam_reason = $7, data = $8,
+		updated_at = $9 WHERE id = $10`,
+		merged.Consent.Contact, merged.Consent.Marketing, merged.Consent.Version, merged.Consent.TextHash,
+		micros(merged.Consent.At), merged.Spam, merged.SpamReason, resealed, micros(merged.UpdatedAt), existing.ID); err != nil {
+		return res, err
+	}
+	res = leadcap.CaptureResult{LeadID: existing.ID, Result: leadcap.ResultUpdated}
+	_, err = tx.exec(`UPDATE submissions SET lead_id = $1, result = $2 WHERE conference_id = $3 AND id = $4`,
+		res.LeadID, res.Result, in.ConferenceID, in.SubmissionID)
 	return res, err
 }
 
@@ -320,11 +331,11 @@ func (s *Store) Leads(ctx context.Context, f LeadFilter) ([]*leadcap.Lead, strin
 		q += ` AND spam = ` + arg(false)
 	}
 	if f.After != "" {
-		// UUIDv7 ids sort by creation time, so (created_at, id) is a
-		// stable order and the id alone is a cursor.
-		q += ` AND (created_at, id) > (SELECT created_at, id FROM leads WHERE id = ` + arg(f.After) + `)`
+		// Lead ids are UUIDv7, given at creation: id order is creation
+		// order, stable, and the last id of a page is the cursor.
+		q += ` AND id > ` + arg(f.After)
 	}
-	q += ` ORDER BY created_at, id LIMIT ` + arg(f.Limit+1)
+	q += ` ORDER BY id LIMIT ` + arg(f.Limit+1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: leads: %w", err)

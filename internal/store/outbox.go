@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // OutboxItem is a raw submission waiting to be copied to the object store.
 type OutboxItem struct {
-	ID           int64
+	Seq          int64 // the submission row
 	ConferenceID string
 	SubmissionID string
 	LeadID       string
@@ -17,7 +19,6 @@ type OutboxItem struct {
 	Attempts     int
 	ReceivedAt   time.Time
 	Sealed       []byte // the submission, sealed; opens with SubmissionAD
-	CreatedAt    time.Time
 }
 
 // SubmissionAD is the associated data a sealed submission opens with.
@@ -25,9 +26,9 @@ func SubmissionAD(conferenceID, submissionID string) []byte {
 	return submissionAD(conferenceID, submissionID)
 }
 
-// ClaimOutbox leases up to limit due items for lease, so that another worker
-// (on another server) does not take them meanwhile, and returns them oldest
-// first. Items whose submission has been erased are dropped.
+// ClaimOutbox leases up to limit due submissions for lease, so that another
+// worker (on another server) does not take them meanwhile, and returns them
+// oldest first. It is one statement, however many it claims.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
 	now := s.now()
 	var items []OutboxItem
@@ -35,47 +36,28 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 		items = items[:0]
 		lock := ""
 		if s.dialect == Postgres {
-			lock = " FOR UPDATE OF o SKIP LOCKED"
+			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		rows, err := tx.query(`SELECT o.id, o.conference_id, o.submission_id, o.object_key, o.attempts,
-			o.created_at, coalesce(s.lead_id, ''), coalesce(s.received_at, 0), s.data
-			FROM outbox o LEFT JOIN submissions s ON s.conference_id = o.conference_id AND s.id = o.submission_id
-			WHERE o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2`+lock, micros(now), limit)
+		rows, err := tx.query(`UPDATE submissions SET next_attempt_at = $1 WHERE seq IN (
+				SELECT seq FROM submissions WHERE pending = $2 AND next_attempt_at <= $3
+				ORDER BY next_attempt_at LIMIT $4`+lock+`)
+			RETURNING seq, conference_id, id, lead_id, attempts, received_at, data`,
+			micros(now.Add(lease)), true, micros(now), limit)
 		if err != nil {
 			return err
 		}
-		var orphans []int64
+		defer rows.Close()
 		for rows.Next() {
 			var it OutboxItem
-			var created, received int64
-			if err := rows.Scan(&it.ID, &it.ConferenceID, &it.SubmissionID, &it.ObjectKey, &it.Attempts,
-				&created, &it.LeadID, &received, &it.Sealed); err != nil {
-				rows.Close()
+			var received int64
+			if err := rows.Scan(&it.Seq, &it.ConferenceID, &it.SubmissionID, &it.LeadID, &it.Attempts, &received, &it.Sealed); err != nil {
 				return err
 			}
-			it.CreatedAt, it.ReceivedAt = fromMicros(created), fromMicros(received)
-			if it.Sealed == nil {
-				orphans = append(orphans, it.ID)
-				continue
-			}
+			it.ReceivedAt = fromMicros(received)
+			it.ObjectKey = RawObjectKey(it.ConferenceID, it.LeadID)
 			items = append(items, it)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, id := range orphans {
-			if _, err := tx.exec(`DELETE FROM outbox WHERE id = $1`, id); err != nil {
-				return err
-			}
-		}
-		for _, it := range items {
-			if _, err := tx.exec(`UPDATE outbox SET next_attempt_at = $1 WHERE id = $2`,
-				micros(now.Add(lease)), it.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", err)
@@ -83,15 +65,24 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 	return items, nil
 }
 
-// CompleteOutbox removes items that were copied.
-func (s *Store) CompleteOutbox(ctx context.Context, ids ...int64) error {
-	err := s.write(ctx, func(tx *Tx) error {
-		for _, id := range ids {
-			if _, err := tx.exec(`DELETE FROM outbox WHERE id = $1`, id); err != nil {
-				return err
-			}
-		}
+// CompleteOutbox marks items as copied, in one statement.
+func (s *Store) CompleteOutbox(ctx context.Context, items ...OutboxItem) error {
+	if len(items) == 0 {
 		return nil
+	}
+	args := []any{false}
+	var in strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, it.Seq)
+		in.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	err := s.write(ctx, func(tx *Tx) error {
+		// The IN list varies with the batch: not worth a prepared statement.
+		_, err := tx.tx.ExecContext(tx.ctx, `UPDATE submissions SET pending = $1, last_error = '' WHERE seq IN (`+in.String()+`)`, args...)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: complete outbox: %w", err)
@@ -100,13 +91,13 @@ func (s *Store) CompleteOutbox(ctx context.Context, ids ...int64) error {
 }
 
 // RetryOutbox records a failed copy and when to try again.
-func (s *Store) RetryOutbox(ctx context.Context, id int64, next time.Time, cause string) error {
+func (s *Store) RetryOutbox(ctx context.Context, it OutboxItem, next time.Time, cause string) error {
 	if len(cause) > 500 {
 		cause = cause[:500]
 	}
 	err := s.write(ctx, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
-			WHERE id = $3`, micros(next), cause, id)
+		_, err := tx.exec(`UPDATE submissions SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
+			WHERE seq = $3`, micros(next), cause, it.Seq)
 		return err
 	})
 	if err != nil {
@@ -116,10 +107,10 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64, next time.Time, cause
 }
 
 // OutboxStats reports how many raw copies wait and when the oldest was
-// queued (zero when none wait).
+// received (zero when none wait).
 func (s *Store) OutboxStats(ctx context.Context) (pending int64, oldest time.Time, err error) {
 	var min sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM outbox`).Scan(&pending, &min)
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), min(received_at) FROM submissions WHERE pending = $1`, true).Scan(&pending, &min)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: outbox stats: %w", err)
 	}

@@ -39,6 +39,10 @@ type Sealer interface {
 	BlindIndex(kind, value string) []byte
 }
 
+// pgCommitters is how many PostgreSQL transactions commit groups of writes
+// at once from one server.
+const pgCommitters = 4
+
 // Dialects.
 const (
 	SQLite   = "sqlite"
@@ -61,10 +65,14 @@ type Store struct {
 	path    string  // SQLite file, empty for PostgreSQL
 	db      *sql.DB // reads; on PostgreSQL also writes
 	wdb     *sql.DB // SQLite only: the single write connection
+	cdb     *sql.DB // SQLite only: the checkpointer's connection
 	writer  *writer // SQLite only: group commit
-	sealer  Sealer
-	merge   func(existing, incoming *leadcap.Lead) *leadcap.Lead
-	now     func() time.Time
+
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
+	sealer          Sealer
+	merge           func(existing, incoming *leadcap.Lead) *leadcap.Lead
+	now             func() time.Time
 }
 
 // Open connects to the database named by dsn: a postgres:// or postgresql://
@@ -91,6 +99,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.db.SetMaxOpenConns(32)
 		s.db.SetMaxIdleConns(32)
 		s.db.SetConnMaxIdleTime(5 * time.Minute)
+		// Writes go through a few committers, each batching whatever is
+		// queued into one transaction: one WAL flush for many leads.
+		// pgx caches prepared statements per connection by itself.
+		s.writer = newWriter(s.db, pgCommitters, false)
 	} else {
 		s.dialect = SQLite
 		if err := s.openSQLite(strings.TrimPrefix(dsn, "sqlite:")); err != nil {
@@ -114,6 +126,12 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "cache_size(-32000)") // 32 MB: a batch of leads fits without spilling
+	// Savepoint journals in memory: each job of a batch runs in a savepoint,
+	// and a temporary file would cost system calls per lead.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	// The checkpointer moves the WAL into the database file on its own
+	// connection, off the writer's path (see checkpointer).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
@@ -154,8 +172,37 @@ func (s *Store) openSQLite(path string) error {
 	}
 	s.db.SetMaxOpenConns(8)
 	s.db.SetMaxIdleConns(8)
-	s.writer = newWriter(s.wdb)
+	s.writer = newWriter(s.wdb, 1, true)
+	if s.cdb, err = sql.Open("sqlite", sqliteDSN(path, false)); err != nil {
+		s.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	s.cdb.SetMaxOpenConns(1)
+	s.stopCheckpoints = make(chan struct{})
+	s.checkpointsDone = make(chan struct{})
+	go s.checkpointer()
 	return nil
+}
+
+// checkpointer copies the WAL into the database file whenever it has grown
+// past a few megabytes. A passive checkpoint waits for no one, so the writer
+// keeps committing meanwhile; SQLite reuses the WAL from its start once a
+// checkpoint has caught up.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointsDone)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCheckpoints:
+			return
+		case <-t.C:
+		}
+		if fi, err := os.Stat(s.path + "-wal"); err != nil || fi.Size() < 4<<20 {
+			continue
+		}
+		s.cdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	}
 }
 
 // Dialect returns SQLite or Postgres.
@@ -170,7 +217,17 @@ func (s *Store) Close() error {
 	if s.writer != nil {
 		s.writer.close()
 	}
+	if s.stopCheckpoints != nil {
+		close(s.stopCheckpoints)
+		<-s.checkpointsDone
+	}
 	var errs []error
+	if s.cdb != nil {
+		// Leave a small WAL behind: everything committed moves into the
+		// database file.
+		s.cdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		errs = append(errs, s.cdb.Close())
+	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
 	}
@@ -180,24 +237,13 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// write runs fn in a write transaction. On SQLite it goes through the single
-// writer, which commits many callers' transactions together; on PostgreSQL
-// each call has its own transaction. fn may be run again if the transaction
-// hits a serialisation conflict, so it must not have effects outside tx.
-// write returns once the transaction is durably committed.
+// write runs fn in a write transaction through the writer, which commits
+// many callers' transactions together. fn may be run again (when another
+// job of its batch fails, or on a conflict with another server), so it must
+// not have effects outside tx. write returns once the transaction is
+// durably committed.
 func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
-	if s.writer != nil {
-		return s.writer.do(ctx, fn)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(&Tx{tx: tx, ctx: ctx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.writer.do(ctx, fn)
 }
 
 // read runs fn in a read-only transaction, so that it sees one snapshot.
@@ -322,6 +368,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	for _, m := range ms {
 		done := false
 		err := s.write(ctx, func(tx *Tx) error {
+			done = false // the writer may run this again
 			if s.dialect == Postgres {
 				// One migrator at a time when several servers start together.
 				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(7355608)`); err != nil {

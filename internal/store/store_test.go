@@ -17,7 +17,10 @@ import (
 )
 
 // MustOpen opens and migrates a store on dsn with a fresh key ring.
-func MustOpen(t *testing.T, dsn string) *store.Store {
+func MustOpen(t *testing.T, dsn string) *store.Store { return MustOpenB(t, dsn) }
+
+// MustOpenB is MustOpen for tests and benchmarks.
+func MustOpenB(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
 	if err != nil {
@@ -46,6 +49,11 @@ func testMerge(existing, incoming *leadcap.Lead) *leadcap.Lead {
 }
 
 func MustConference(t *testing.T, s *store.Store, slug string) *leadcap.Conference {
+	return MustConferenceB(t, s, slug)
+}
+
+// MustConferenceB is MustConference for tests and benchmarks.
+func MustConferenceB(t testing.TB, s *store.Store, slug string) *leadcap.Conference {
 	t.Helper()
 	c := &leadcap.Conference{Slug: slug, Name: "Expo " + slug, Country: "BZ", Status: leadcap.StatusOpen,
 		Questions: []leadcap.Question{{ID: "budget", Type: leadcap.QuestionNumber, Label: "Budget"}},
@@ -298,21 +306,21 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("claim: %d items, %v", len(items), err)
 		}
 		it := items[0]
-		if it.LeadID != r.LeadID || it.ObjectKey != store.RawObjectKey(c.ID, r.LeadID, time.Now()) || len(it.Sealed) == 0 {
+		if it.LeadID != r.LeadID || it.ObjectKey != "raw/"+time.Now().UTC().Format("2006/01/02")+"/"+c.ID+"/"+r.LeadID+".json" || len(it.Sealed) == 0 {
 			t.Fatalf("item: %+v", it)
 		}
 		// Leased: a second claim does not return it.
 		if again, _ := s.ClaimOutbox(ctx, 10, time.Minute); len(again) != 0 {
 			t.Fatalf("claimed a leased item again: %+v", again)
 		}
-		if err := s.RetryOutbox(ctx, it.ID, time.Now().Add(-time.Second), "store down"); err != nil {
+		if err := s.RetryOutbox(ctx, it, time.Now().Add(-time.Second), "store down"); err != nil {
 			t.Fatal(err)
 		}
 		retried, _ := s.ClaimOutbox(ctx, 10, time.Minute)
 		if len(retried) != 1 || retried[0].Attempts != 1 {
 			t.Fatalf("after retry: %+v", retried)
 		}
-		if err := s.CompleteOutbox(ctx, it.ID); err != nil {
+		if err := s.CompleteOutbox(ctx, it); err != nil {
 			t.Fatal(err)
 		}
 		if n, oldest, _ := s.OutboxStats(ctx); n != 0 || !oldest.IsZero() {

@@ -15,21 +15,19 @@ const maxBatch = 512
 // errClosed is returned to writes that arrive after Close.
 var errClosed = errors.New("store: closed")
 
-// writer is SQLite's single writer. It takes whatever is queued, runs each
-// caller's function inside one transaction (each in its own savepoint, so
-// one caller's failure does not undo another's), and commits once: many
-// concurrent submissions share one fsync. It does not wait for a batch to
-// fill, so a lone write is committed at once.
+// writer commits callers' transactions in groups. Each of its committers
+// takes whatever is queued, runs every caller's function inside one
+// transaction and commits once, so many concurrent submissions share one
+// fsync. It does not wait for a batch to fill: a lone write is committed at
+// once. SQLite has one committer on its one write connection; PostgreSQL has
+// a few, each with a connection of its own.
 type writer struct {
-	db *sql.DB
-	// Prepared statements, used only by run's goroutine: a statement first
-	// runs unprepared and is prepared between batches.
-	stmts      map[string]*sql.Stmt
-	unprepared map[string]bool
-	jobs       chan *writeJob
-	quit       chan struct{}
-	done       chan struct{}
-	close      func()
+	db      *sql.DB
+	prepare bool // keep prepared statements per committer (SQLite)
+	jobs    chan *writeJob
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 type writeJob struct {
@@ -38,22 +36,30 @@ type writeJob struct {
 	err chan error
 }
 
-func newWriter(db *sql.DB) *writer {
-	w := &writer{
-		db:         db,
-		stmts:      map[string]*sql.Stmt{},
-		unprepared: map[string]bool{},
-		jobs:       make(chan *writeJob, maxBatch),
-		quit:       make(chan struct{}),
-		done:       make(chan struct{}),
+// stmtCache holds one committer's prepared statements. A statement first
+// runs unprepared and is prepared between batches, when the connection is
+// free.
+type stmtCache struct {
+	stmts      map[string]*sql.Stmt
+	unprepared map[string]bool
+}
+
+func newWriter(db *sql.DB, committers int, prepare bool) *writer {
+	w := &writer{db: db, prepare: prepare, jobs: make(chan *writeJob, maxBatch), quit: make(chan struct{})}
+	for range committers {
+		var cache *stmtCache
+		if prepare {
+			cache = &stmtCache{stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}}
+		}
+		w.wg.Go(func() { w.run(cache) })
 	}
-	var once sync.Once
-	w.close = func() {
-		once.Do(func() { close(w.quit) })
-		<-w.done
-	}
-	go w.run()
 	return w
+}
+
+// close commits what was queued and stops the committers.
+func (w *writer) close() {
+	w.once.Do(func() { close(w.quit) })
+	w.wg.Wait()
 }
 
 // do queues fn and waits until its transaction is committed or fails.
@@ -71,8 +77,7 @@ func (w *writer) do(ctx context.Context, fn func(tx *Tx) error) error {
 	return <-job.err
 }
 
-func (w *writer) run() {
-	defer close(w.done)
+func (w *writer) run(cache *stmtCache) {
 	batch := make([]*writeJob, 0, maxBatch)
 	for {
 		batch = batch[:0]
@@ -80,11 +85,11 @@ func (w *writer) run() {
 		case job := <-w.jobs:
 			batch = append(batch, job)
 		case <-w.quit:
-			// Commit what was queued before Close, then stop.
+			// Commit what was queued before close, then stop.
 			for {
 				select {
 				case job := <-w.jobs:
-					w.commit(append(batch[:0], job))
+					w.commit(cache, append(batch[:0], job))
 					continue
 				default:
 				}
@@ -100,76 +105,84 @@ func (w *writer) run() {
 				break drain
 			}
 		}
-		w.commit(batch)
+		w.commit(cache, batch)
 	}
 }
 
-// commit runs a batch in one transaction and reports to each caller.
-func (w *writer) commit(batch []*writeJob) {
-	errs := make([]error, len(batch))
+// commit runs a batch in one transaction and reports to each caller. If
+// any job fails, the batch is rolled back and each job runs again in a
+// transaction of its own, so that one caller's failure undoes nothing of
+// another's. Jobs on the lead path do not fail short of a database error,
+// so the common case is one transaction and one fsync for the whole batch.
+func (w *writer) commit(cache *stmtCache, batch []*writeJob) {
+	defer cache.prepare(w.db)
+	if len(batch) > 1 {
+		if errs, err := w.runBatch(cache, batch); err == nil {
+			for i, j := range batch {
+				j.err <- errs[i]
+			}
+			return
+		}
+	}
+	for _, j := range batch {
+		errs, err := w.runBatch(cache, []*writeJob{j})
+		if err == nil {
+			err = errs[0]
+		}
+		j.err <- err
+	}
+}
+
+// runBatch runs jobs in one transaction. It commits and returns each job's
+// outcome when every job succeeded or was cancelled before it started;
+// otherwise it rolls back and returns the first error.
+func (w *writer) runBatch(cache *stmtCache, batch []*writeJob) ([]error, error) {
 	tx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
-		for _, j := range batch {
-			j.err <- fmt.Errorf("store: begin: %w", err)
-		}
-		return
+		return nil, fmt.Errorf("store: begin: %w", err)
 	}
+	errs := make([]error, len(batch))
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
-			errs[i] = err
+			errs[i] = err // never started: nothing to undo
 			continue
 		}
 		// The job's context may carry values but not cancellation: once
-		// queued, a job runs to the end of its batch.
-		errs[i] = w.runOne(&Tx{tx: tx, ctx: context.WithoutCancel(j.ctx), w: w}, j)
+		// started, a job runs to the end of its transaction.
+		if err := runJob(&Tx{tx: tx, ctx: context.WithoutCancel(j.ctx), cache: cache}, j); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		for _, j := range batch {
-			j.err <- fmt.Errorf("store: commit: %w", err)
+		return nil, fmt.Errorf("store: commit: %w", err)
+	}
+	return errs, nil
+}
+
+// runJob runs one job, turning a panic into an error.
+func runJob(tx *Tx, j *writeJob) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write panicked: %v", r)
 		}
-		return
-	}
-	for i, j := range batch {
-		j.err <- errs[i]
-	}
-	w.prepare()
+	}()
+	return j.fn(tx)
 }
 
 // prepare prepares the statements the last batch ran unprepared. Only
 // statements with parameters are kept: they are the repeated ones.
-func (w *writer) prepare() {
-	for q := range w.unprepared {
-		delete(w.unprepared, q)
-		if !strings.Contains(q, "$") && !strings.HasPrefix(q, "SAVEPOINT") && !strings.HasPrefix(q, "RELEASE") && !strings.HasPrefix(q, "ROLLBACK") {
+func (c *stmtCache) prepare(db *sql.DB) {
+	if c == nil {
+		return
+	}
+	for q := range c.unprepared {
+		delete(c.unprepared, q)
+		if !strings.Contains(q, "$") {
 			continue
 		}
-		if st, err := w.db.Prepare(q); err == nil {
-			w.stmts[q] = st
+		if st, err := db.Prepare(q); err == nil {
+			c.stmts[q] = st
 		}
 	}
-}
-
-// runOne runs one job inside a savepoint that is rolled back if the job
-// fails, so the other jobs of the batch still commit. (A transaction that
-// changed nothing commits without writing.)
-func (w *writer) runOne(tx *Tx, j *writeJob) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			tx.exec(`ROLLBACK TO job`)
-			tx.exec(`RELEASE job`)
-			err = fmt.Errorf("store: write panicked: %v", r)
-		}
-	}()
-	if _, err := tx.exec(`SAVEPOINT job`); err != nil {
-		return err
-	}
-	if err := j.fn(tx); err != nil {
-		if _, rerr := tx.exec(`ROLLBACK TO job`); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		tx.exec(`RELEASE job`)
-		return err
-	}
-	_, err = tx.exec(`RELEASE job`)
-	return err
 }

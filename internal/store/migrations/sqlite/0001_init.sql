@@ -1,5 +1,4 @@
--- Conferences, their consent texts, leads with their submissions, and the
--- outbox that copies raw submissions to the object store.
+-- Conferences, their consent texts, and leads with their submissions.
 -- Times are Unix microseconds (UTC). Personal data lives only in the sealed
 -- (encrypted) "data" columns.
 
@@ -48,30 +47,26 @@ CREATE TABLE leads (
     updated_at        INTEGER NOT NULL,
     UNIQUE (conference_id, email_index)
 );
-CREATE INDEX leads_conference_created ON leads (conference_id, created_at, id);
-CREATE INDEX leads_created ON leads (created_at, id);
+CREATE INDEX leads_conference ON leads (conference_id, id);
 
+-- Each accepted submission, kept as the lead's history. A submission is also
+-- the outbox entry that copies it to the object store: "pending" until the
+-- copy is written, retried at next_attempt_at with backoff.
 CREATE TABLE submissions (
-    conference_id TEXT NOT NULL,
-    id            TEXT NOT NULL,              -- the client's submission_id
-    lead_id       TEXT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
-    result        TEXT NOT NULL,
-    source        TEXT NOT NULL,
-    device_id     TEXT NOT NULL DEFAULT '',
-    received_at   INTEGER NOT NULL,
-    data          BLOB NOT NULL,              -- sealed JSON of the submission as received
-    PRIMARY KEY (conference_id, id)
-);
-CREATE INDEX submissions_lead ON submissions (lead_id, received_at);
-
-CREATE TABLE outbox (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq             INTEGER PRIMARY KEY,        -- insertion order: rows append to the table
     conference_id   TEXT NOT NULL,
-    submission_id   TEXT NOT NULL,
-    object_key      TEXT NOT NULL,
+    id              TEXT NOT NULL,              -- the client's submission_id
+    lead_id         TEXT NOT NULL REFERENCES leads (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    result          TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    device_id       TEXT NOT NULL DEFAULT '',
+    received_at     INTEGER NOT NULL,
+    data            BLOB NOT NULL,              -- sealed JSON of the submission as received
+    pending         INTEGER NOT NULL DEFAULT 1,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     last_error      TEXT NOT NULL DEFAULT '',
-    created_at      INTEGER NOT NULL
+    UNIQUE (conference_id, id)
 );
-CREATE INDEX outbox_due ON outbox (next_attempt_at);
+CREATE INDEX submissions_lead ON submissions (lead_id, received_at);
+CREATE INDEX submissions_pending ON submissions (next_attempt_at, received_at) WHERE pending = 1;
