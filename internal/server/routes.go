@@ -11,6 +11,8 @@ func (s *Server) routes() {
 	// Health, for load balancers and orchestrators.
 	s.route("GET /healthz", access.Public, s.handleHealthz)
 	s.route("GET /readyz", access.Public, s.handleReadyz)
+	// Prometheus metrics, for loopback and LEADCAP_METRICS_ALLOW only.
+	s.route("GET /metrics", access.Monitoring, s.handleMetrics)
 
 	// Public: visitors create leads.
 	s.route("POST /api/v1/leads", access.Public, s.handleCreateLead)
@@ -46,6 +48,8 @@ func (s *Server) routes() {
 	s.route("POST /c/{slug}", access.Public, s.booth.Submit)
 	s.route("GET "+web.WorkerPath, access.Public, s.booth.ServeWorker)
 	s.route("GET /static/{file}", access.Public, s.booth.ServeStatic)
+	// The built-in alarms of every server.
+	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)

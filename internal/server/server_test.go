@@ -60,6 +60,8 @@ func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *t
 		// Loopback is a trusted proxy, so tests choose client IPs with
 		// X-Forwarded-For.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		// The clients' networks may read /metrics.
+		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
