@@ -22,6 +22,7 @@ func newBooth(d Deps) *web.Booth {
 		MaxBodyBytes: d.MaxBodyBytes,
 		ClientIP:     func(r *http.Request) string { return clientIP(r.Context()).String() },
 		ErrorStatus:  ErrorStatus,
+		Metrics:      d.Metrics,
 		KioskIdle:    d.KioskIdle,
 		KioskThanks:  d.KioskThanks,
 		Now:          d.Now,

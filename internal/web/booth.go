@@ -27,6 +27,7 @@ import (
 
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/kiosk"
+	"github.com/leadcap/leadcap/internal/metrics"
 )
 
 //go:embed templates messages static
@@ -52,6 +53,9 @@ type Options struct {
 	ClientIP func(*http.Request) string
 	// ErrorStatus maps an error to its HTTP status, as the API does.
 	ErrorStatus func(error) int
+	// Metrics counts the fields of refused submissions, as the API does;
+	// nil counts nothing.
+	Metrics     *metrics.Metrics
 	KioskIdle   time.Duration // default DefaultKioskIdle
 	KioskThanks time.Duration // default DefaultKioskThanks
 	Now         func() time.Time

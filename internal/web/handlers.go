@@ -71,6 +71,7 @@ func (b *Booth) Submit(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := intake.DecodeForm(values)
 	if err != nil {
+		b.opts.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		b.notice(w, r, cat, c, k, err)
 		return
 	}
@@ -79,6 +80,9 @@ func (b *Booth) Submit(w http.ResponseWriter, r *http.Request) {
 		in.Source, in.DeviceID = leadcap.SourceKiosk, k.device.ID
 	}
 	_, _, err = b.opts.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: b.opts.ClientIP(r)})
+	if err != nil {
+		b.opts.Metrics.ValidationFailed(leadcap.ErrorFields(err))
+	}
 	switch code := leadcap.ErrorCode(err); {
 	case err == nil:
 		b.thanks(w, r, c, cat, k)

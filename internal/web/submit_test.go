@@ -78,6 +78,10 @@ func TestSubmitWithoutJavaScript(t *testing.T) {
 			if n := len(leadsOf(t, ts.store, c)); n != 1 {
 				t.Errorf("%d leads stored", n)
 			}
+			// Counted with the API's refusals.
+			if m := ts.get(t, "/metrics").body; !strings.Contains(m, `leadcap_validation_failures_total{field="email"} 1`) {
+				t.Errorf("the refusal is not counted:\n%s", m)
+			}
 		})
 
 		t.Run("Spanish errors", func(t *testing.T) {
