@@ -159,9 +159,18 @@ func TestDefaultAlarmsEndToEnd(t *testing.T) {
 		for _, e := range history {
 			changes[e.Name+" "+e.State]++
 		}
+		// A slow machine (the race detector) can stretch a burst of events
+		// over more than one window, so an alarm may fire and clear more
+		// than once; each must have fired at least as often as expected
+		// and ended as often as it fired.
 		for key, n := range seen {
-			if changes[key] != n {
-				t.Errorf("history has %d of %q, want %d (%v)", changes[key], key, n, changes)
+			if changes[key] < n {
+				t.Errorf("history has %d of %q, want at least %d (%v)", changes[key], key, n, changes)
+			}
+		}
+		for key, n := range changes {
+			if name, ok := strings.CutSuffix(key, " "+leadcap.AlarmFired); ok && changes[name+" "+leadcap.AlarmOK] != n {
+				t.Errorf("%s fired %d times but returned to OK %d times (%v)", name, n, changes[name+" "+leadcap.AlarmOK], changes)
 			}
 		}
 		if list := in.must("alarms", "list"); !strings.Contains(list, "node-a") || !strings.Contains(list, "0 firing") {

@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
 		"shield":      {"block and allow IPs, ranges and countries; the block log; quarantined leads", runShield},
+		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
 		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},
 		"status":      {"the daily check: leads, errors, blocked requests, storage, alarms, backups", runStatus},
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},

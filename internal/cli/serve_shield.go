@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/ratelimit"
 	"github.com/leadcap/leadcap/internal/shield"
@@ -27,6 +29,12 @@ func newShield(ctx context.Context, st *store.Store, keys *crypto.KeyRing, cfg c
 	forms := shield.NewForms(shield.FormOptions{Keys: keys, Store: st, Shield: guard, Defences: shield.Defences{
 		Honeypot: sc.Honeypot, MinFillTime: sc.MinFillTime, RenderToken: sc.RenderToken,
 		RenderTokenTTL: sc.RenderTokenTTL, ProofOfWork: sc.ProofOfWork, PowBits: sc.PowBits,
-	}})
+	},
+		// A kiosk tablet's device link, sent with its leads as device_token.
+		VerifyDevice: func(token, conferenceID string) (string, error) {
+			d, err := kiosk.Verify(keys, token, conferenceID, time.Now())
+			return d.ID, err
+		},
+	})
 	return guard, forms, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -125,7 +126,8 @@ func (r reply) str(key string) string {
 	return v
 }
 
-// do sends a request; body is JSON-encoded unless it is a string. With
+// do sends a request; body is JSON-encoded unless it is a string (sent as
+// JSON) or url.Values (sent as an HTML form). With
 // noCSRF the session's CSRF token is left out.
 func (c *client) do(t *testing.T, method, path string, body any, noCSRF ...bool) reply {
 	t.Helper()
@@ -135,6 +137,8 @@ func (c *client) do(t *testing.T, method, path string, body any, noCSRF ...bool)
 	case nil:
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	default:
 		j, _ := json.Marshal(b)
 		rd, ct = bytes.NewReader(j), "application/json"

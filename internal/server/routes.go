@@ -1,6 +1,9 @@
 package server
 
-import "github.com/leadcap/leadcap/internal/access"
+import (
+	"github.com/leadcap/leadcap/internal/access"
+	"github.com/leadcap/leadcap/internal/web"
+)
 
 // routes maps leadcap's whole HTTP surface, each route with the permission
 // it needs (internal/access holds which role has which).
@@ -40,6 +43,12 @@ func (s *Server) routes() {
 
 	// The audit trail.
 	s.route("GET /api/v1/audit", access.AuditRead, s.handleAudit)
+
+	// Public: the booth form (internal/web); JavaScript submits to the API.
+	s.route("GET /c/{slug}", access.Public, s.booth.ServeForm)
+	s.route("POST /c/{slug}", access.Public, s.booth.Submit)
+	s.route("GET "+web.WorkerPath, access.Public, s.booth.ServeWorker)
+	s.route("GET /static/{file}", access.Public, s.booth.ServeStatic)
 
 	// The shield's block and allow rules and its block record, for admins.
 	s.route("GET /api/v1/shield/rules", access.ShieldManage, s.handleShieldRules)

@@ -6,7 +6,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -202,6 +204,21 @@ func matrixCases() map[string]matrixCase {
 		"GET /api/v1/users/{id}/auth-events": {"a", 200, spare("GET", "/auth-events?limit=5", nil), false},
 		"GET /api/v1/audit":                  {"a", 200, static("GET", "/api/v1/audit?action=auth&limit=10", nil), false},
 		"/api/":                              {"p", 404, static("GET", "/api/v1/no-such-thing", nil), false},
+		"GET /c/{slug}":                      {"p", 200, static("GET", "/c/expo", nil), false},
+		"POST /c/{slug}": {"p", 200, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			n := e.next()
+			return "POST", "/c/expo", url.Values{"submission_id": {fmt.Sprint("form-", n)}, "email": {fmt.Sprintf("f%d@example.com", n)},
+				"answers.size": {"solo"}, "consent_contact": {"on"}}
+		}, false},
+		"GET /c/sw.js": {"p", 200, static("GET", "/c/sw.js", nil), false},
+		"GET /static/{file}": {"p", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			page := e.ts.newClient("10.0.0.3").do(t, "GET", "/c/expo", nil).raw
+			css := regexp.MustCompile(`/static/booth\.[0-9a-f]+\.css`).FindString(page)
+			if css == "" {
+				t.Fatal("the form page names no stylesheet")
+			}
+			return "GET", css, nil
+		}, false},
 
 		"GET /api/v1/conferences/{slug}/form-token": {"p", 200, static("GET", "/api/v1/conferences/expo/form-token", nil), false},
 		"GET /api/v1/shield/rules":                  {"a", 200, static("GET", "/api/v1/shield/rules?all=true", nil), false},

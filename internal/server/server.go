@@ -11,10 +11,12 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
+	"github.com/leadcap/leadcap/internal/web"
 )
 
 // Deps are what the server needs; cli's serve command builds them.
@@ -49,6 +51,11 @@ type Deps struct {
 	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
 	// ends at a proxy in front (the public URL is https).
 	SecureCookies bool
+	// Keys sign kiosk device links; without them device links are refused.
+	Keys *crypto.KeyRing
+	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
+	// takes internal/web's defaults.
+	KioskIdle, KioskThanks time.Duration
 }
 
 // Server serves leadcap's HTTP routes.
@@ -58,9 +65,12 @@ type Server struct {
 	table []Route // every route with its permission, as registered
 
 	metricsHandler http.Handler // serves Metrics in the Prometheus format
+	booth          *web.Booth
 }
 
-// New returns leadcap's HTTP handler.
+// New returns leadcap's HTTP handler. It panics if the booth form's embedded
+// templates, catalogs or assets are broken, which only a broken build can
+// cause, so that such a build stops at start-up.
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -71,7 +81,7 @@ func New(d Deps) http.Handler {
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), booth: newBooth(d)}
 	s.routes()
 	return s.middleware(s.mux)
 }

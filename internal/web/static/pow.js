@@ -68,7 +68,7 @@ const nextTick = () => new Promise((resolve) => setTimeout(resolve, 0));
 // zero bits (1 to 32), and resolves to it as a string. It yields to the
 // page every `chunk` tries, so the form stays responsive while the visitor
 // types; an aborted signal stops it.
-export async function solve(token, bits, { signal, chunk = 16384 } = {}) {
+export async function solve(token, bits, { signal, chunk = 16384, start = 0 } = {}) {
   if (!(bits >= 1 && bits <= 32)) throw new RangeError("bits must be 1 to 32");
   // One block: the token's 32-byte digest, up to 20 digits, the 0x80 that
   // ends the message, zeros, and the length in bits in the last 8 bytes.
@@ -79,8 +79,8 @@ export async function solve(token, bits, { signal, chunk = 16384 } = {}) {
   const h = new Int32Array(8);
   const w = new Int32Array(64);
   const mask = bits === 32 ? -1 : ~(0xffffffff >>> bits);
-  for (let n = 0; ; n++) {
-    if (n % chunk === 0 && n > 0) {
+  for (let n = start; ; n++) {
+    if ((n - start) % chunk === 0 && n > start) {
       await nextTick();
       if (signal && signal.aborted) throw signal.reason || new Error("aborted");
     }
@@ -102,8 +102,10 @@ export async function solve(token, bits, { signal, chunk = 16384 } = {}) {
 // (its render_token input carries data-pow-bits) and puts the answer in
 // its pow_nonce input, adding one if needed. It resolves to the nonce, or
 // to null for a form that asks for none. Start it when the form is shown
-// and await it before sending.
-export function fill(form, options) {
+// and await it before sending. Each answer is accepted once, so for the
+// next lead sent from the same page call it again: it searches on from
+// the answer already in the form.
+export function fill(form, options = {}) {
   const token = form.querySelector('input[name="render_token"][data-pow-bits]');
   if (!token) return Promise.resolve(null);
   let out = form.querySelector('input[name="pow_nonce"]');
@@ -113,7 +115,8 @@ export function fill(form, options) {
     out.name = "pow_nonce";
     form.append(out);
   }
-  return solve(token.value, Number(token.dataset.powBits), options).then((nonce) => {
+  const start = out.value === "" ? 0 : Number(out.value) + 1;
+  return solve(token.value, Number(token.dataset.powBits), { ...options, start }).then((nonce) => {
     out.value = nonce;
     return nonce;
   });
