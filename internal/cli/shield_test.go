@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -284,10 +286,10 @@ func TestConferenceDefencesAndQuarantine(t *testing.T) {
 		}
 		mustRun(t, env, "conferences", "open", "expo")
 
-		url, _ := serveInProcess(t, env)
+		srv, _ := serveInProcess(t, env)
 		body := `{"conference":"expo","submission_id":"q-1","first_name":"Bot","last_name":"Net","email":"bot@spam.example",` +
 			`"consent":{"contact":true},"website":"http://spam.example"}`
-		res, err := http.Post(url+"/api/v1/leads", "application/json", strings.NewReader(body))
+		res, err := http.Post(srv+"/api/v1/leads", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,6 +303,51 @@ func TestConferenceDefencesAndQuarantine(t *testing.T) {
 		}
 		if out := mustRun(t, env, "conferences", "list"); !strings.Contains(out, "expo") {
 			t.Fatalf("list:\n%s", out)
+		}
+
+		// With the proof of work on, a tablet's signed device link (from
+		// `leadcap kiosk link`) stands in for it; a made-up one does not.
+		mustRun(t, env, "conferences", "update", "expo", "--proof-of-work", "on", "--fill-time", "off")
+		var link struct {
+			URL string `json:"url"`
+		}
+		json.Unmarshal([]byte(mustRun(t, env, "kiosk", "link", "--conference", "expo", "--label", "Tablet 1", "--json")), &link)
+		device, _ := url.QueryUnescape(link.URL[strings.Index(link.URL, "device=")+len("device="):])
+		var tok struct {
+			RenderToken string `json:"render_token"`
+			PowBits     int    `json:"pow_bits"`
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for tok.PowBits == 0 && time.Now().Before(deadline) { // the server's conference cache
+			res, err := http.Get(srv + "/api/v1/conferences/expo/form-token")
+			if err != nil {
+				t.Fatal(err)
+			}
+			json.NewDecoder(res.Body).Decode(&tok)
+			res.Body.Close()
+			time.Sleep(100 * time.Millisecond)
+		}
+		if tok.PowBits == 0 {
+			t.Fatal("the form token carries no challenge")
+		}
+		for _, tt := range []struct{ sub, device, want string }{
+			{"k-1", device, ""},
+			{"k-2", device[:len(device)-2] + "xx", "pow_missing"},
+		} {
+			body := fmt.Sprintf(`{"conference":"expo","submission_id":%q,"first_name":"Kim","last_name":"Lee","email":"%s@example.com",`+
+				`"consent":{"contact":true},"source":"kiosk","render_token":%q,"device_token":%q}`, tt.sub, tt.sub, tok.RenderToken, tt.device)
+			res, err := http.Post(srv+"/api/v1/leads", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				t.Fatalf("%s: %d", tt.sub, res.StatusCode)
+			}
+			out := mustRun(t, env, "shield", "quarantine", "--conference", "expo")
+			if got := strings.Contains(out, tt.sub+"@example.com"); got != (tt.want != "") || (tt.want != "" && !strings.Contains(out, tt.want)) {
+				t.Fatalf("%s: quarantine:\n%s", tt.sub, out)
+			}
 		}
 	})
 }
