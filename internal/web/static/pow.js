@@ -1,13 +1,10 @@
-// Proof of work for leadcap's booth form; the server side is
-// internal/shield/pow.go. The answer to a render token's challenge is a
-// decimal nonce such that SHA-256(SHA-256(token) followed by the nonce's
-// digits) begins with `bits` zero bits: every try is one SHA-256 block.
-// SHA-256 is written out here, rather than taken from crypto.subtle,
-// because crypto.subtle exists only in secure contexts and a booth form may
-// be served over plain HTTP on a venue's network; it is also much faster
-// for this job than one asynchronous call per try.
+// Proof of work for the booth form (server side: internal/shield/pow.go).
+// The answer to a render token's challenge is a decimal nonce such that
+// SHA-256(SHA-256(token) + nonce digits) begins with `bits` zero bits: one
+// SHA-256 block per try. Plain JavaScript, since crypto.subtle needs a
+// secure context and a venue's LAN may serve the form over plain HTTP.
 
-// SHA-256 round constants and initial hash value (FIPS 180-4, 4.2.2, 5.3.3).
+// SHA-256 constants (FIPS 180-4, 4.2.2 and 5.3.3).
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -22,8 +19,7 @@ const H0 = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510
 
 const rotr = (x, n) => (x >>> n) | (x << (32 - n));
 
-// compress runs the SHA-256 compression function over the 64-byte block
-// of `bytes` at `offset`, updating the state h (8 words) in place.
+// compress hashes the 64-byte block at bytes[offset] into the state h.
 function compress(h, w, bytes, offset) {
   for (let i = 0; i < 16; i++) {
     const j = offset + i * 4;
@@ -45,8 +41,7 @@ function compress(h, w, bytes, offset) {
   h[4] = (h[4] + e) | 0; h[5] = (h[5] + f) | 0; h[6] = (h[6] + g) | 0; h[7] = (h[7] + k) | 0;
 }
 
-// sha256 returns the digest of bytes as 8 words; tests compare it with
-// known digests.
+// sha256 returns the digest of bytes as 8 words.
 export function sha256(bytes) {
   const blocks = Math.ceil((bytes.length + 9) / 64);
   const buf = new Uint8Array(blocks * 64);
@@ -64,14 +59,12 @@ export function sha256(bytes) {
 
 const nextTick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-// solve finds the smallest nonce whose digest with token begins with bits
-// zero bits (1 to 32), and resolves to it as a string. It yields to the
-// page every `chunk` tries, so the form stays responsive while the visitor
-// types; an aborted signal stops it.
+// solve finds the first nonce from `start` whose digest with token begins
+// with bits (1 to 32) zero bits. It yields to the page every `chunk` tries
+// so the form stays responsive; an aborted signal stops it.
 export async function solve(token, bits, { signal, chunk = 16384, start = 0 } = {}) {
   if (!(bits >= 1 && bits <= 32)) throw new RangeError("bits must be 1 to 32");
-  // One block: the token's 32-byte digest, up to 20 digits, the 0x80 that
-  // ends the message, zeros, and the length in bits in the last 8 bytes.
+  // The block: the token's digest, the digits, 0x80, zeros, the bit length.
   const block = new Uint8Array(64);
   sha256(new TextEncoder().encode(token)).forEach((x, i) => {
     block[i * 4] = x >>> 24; block[i * 4 + 1] = x >>> 16; block[i * 4 + 2] = x >>> 8; block[i * 4 + 3] = x;
@@ -87,8 +80,7 @@ export async function solve(token, bits, { signal, chunk = 16384, start = 0 } = 
     const digits = String(n);
     let len = 32;
     for (let i = 0; i < digits.length; i++) block[len++] = digits.charCodeAt(i);
-    // Bytes past the 0x80 were zero or held a shorter nonce's 0x80, which
-    // a longer nonce's digits overwrite; only the length changes below.
+    // A longer nonce overwrites a shorter one's 0x80; the rest stays zero.
     block[len] = 0x80;
     const bitLen = len * 8;
     block[62] = bitLen >>> 8; block[63] = bitLen;
@@ -98,13 +90,11 @@ export async function solve(token, bits, { signal, chunk = 16384, start = 0 } = 
   }
 }
 
-// fill solves the challenge of a booth form rendered with a proof of work
-// (its render_token input carries data-pow-bits) and puts the answer in
-// its pow_nonce input, adding one if needed. It resolves to the nonce, or
-// to null for a form that asks for none. Start it when the form is shown
-// and await it before sending. Each answer is accepted once, so for the
-// next lead sent from the same page call it again: it searches on from
-// the answer already in the form.
+// fill answers the challenge of a form whose render_token input has
+// data-pow-bits, in its pow_nonce input (added if missing), and resolves
+// to the nonce (null when the form asks for none). Each answer counts
+// once: for the next lead from the same page call it again; it searches
+// on from the answer in the form.
 export function fill(form, options = {}) {
   const token = form.querySelector('input[name="render_token"][data-pow-bits]');
   if (!token) return Promise.resolve(null);
