@@ -1,0 +1,76 @@
+package export
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+)
+
+// Audit actions of exports.
+const (
+	AuditCreate   = "export.create"   // a file of leads was written (or failed)
+	AuditDownload = "export.download" // a stored export was downloaded (or refused)
+	AuditDelete   = "export.delete"   // a stored export was deleted by a user
+	AuditExpire   = "export.expire"   // a stored export reached its age and was removed
+)
+
+// Audit results.
+const (
+	AuditSuccess = "success"
+	AuditFailure = "failure"
+	AuditDenied  = "denied"
+)
+
+// Actor is who acts: a user, the command line, or the system.
+type Actor struct {
+	ID   string // user id; empty for the CLI, the system or a stranger
+	Name string // user email, "cli", "system" or "anonymous"
+}
+
+// Names of actors that are not users.
+const (
+	ActorCLI       = "cli"
+	ActorSystem    = "system"
+	ActorAnonymous = "anonymous"
+)
+
+// AuditEvent is one export event for the audit trail: who did what to
+// which export, from where, with what result.
+type AuditEvent struct {
+	Action    string
+	ExportID  string // empty for an export the CLI wrote to a file
+	Actor     Actor
+	ClientIP  string
+	UserAgent string
+	Result    string
+	Detail    map[string]string // format, rows, sha256, reason, ...
+}
+
+// Auditor records export events in the audit trail. An export, a download
+// or a deletion whose event cannot be recorded fails.
+type Auditor interface {
+	AuditExport(ctx context.Context, ev AuditEvent) error
+}
+
+// LogAuditor writes export events to a log, as "audit" records of
+// component "export". Client addresses and user agents are left out: logs
+// hold no personal data.
+type LogAuditor struct {
+	Log *slog.Logger
+}
+
+// AuditExport logs ev.
+func (a LogAuditor) AuditExport(ctx context.Context, ev AuditEvent) error {
+	attrs := []any{"component", "export", "action", ev.Action, "result", ev.Result,
+		"actor_id", ev.Actor.ID, "export_id", ev.ExportID}
+	keys := make([]string, 0, len(ev.Detail))
+	for k := range ev.Detail {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		attrs = append(attrs, k, ev.Detail[k])
+	}
+	a.Log.InfoContext(ctx, "audit", attrs...)
+	return nil
+}
