@@ -2,6 +2,7 @@ package export
 
 import (
 	"slices"
+	"time"
 
 	"github.com/leadcap/leadcap"
 )
@@ -12,23 +13,50 @@ type record struct {
 	conf *leadcap.Conference
 }
 
-// date is an answer to a date question, YYYY-MM-DD: text in CSV and JSON,
-// a typed date in XLSX.
-type date string
+// kind is the type of a value.
+type kind uint8
+
+// Kinds of values.
+const (
+	none     kind = iota // no value: an unanswered question
+	textKind             // s
+	boolKind             // b
+	numKind              // n: a number answer or the consent version
+	listKind             // list: interests, a multiple-choice answer
+	timeKind             // t: a time, in UTC
+	dateKind             // s: an answer to a date question, YYYY-MM-DD
+)
+
+// value is one cell of an export, typed so that JSON can write it
+// verbatim and XLSX can type dates. Columns fill a value in place, so a
+// row costs no allocation.
+type value struct {
+	kind kind
+	s    string
+	b    bool
+	n    float64
+	list []string
+	t    time.Time
+}
+
+func (v *value) setText(s string)      { *v = value{kind: textKind, s: s} }
+func (v *value) setBool(b bool)        { *v = value{kind: boolKind, b: b} }
+func (v *value) setNum(n float64)      { *v = value{kind: numKind, n: n} }
+func (v *value) setList(list []string) { *v = value{kind: listKind, list: list} }
+func (v *value) setTime(t time.Time)   { *v = value{kind: timeKind, t: t} }
 
 // column is one column of an export: its CSV and XLSX header and JSON key,
-// and its value, which is a string, bool, int, float64, []string,
-// time.Time, date, or nil for no value.
+// and how to read its value from a record.
 type column struct {
 	name  string
-	value func(r *record) any
+	value func(r *record, v *value)
 }
 
 // field is one field of a lead with its column name in each preset; an
 // empty name leaves the field out of that preset.
 type field struct {
 	leadcap, hubspot, salesforce string
-	value                        func(r *record) any
+	value                        func(r *record, v *value)
 }
 
 // questionsHere marks where the question columns go in fieldTable.
@@ -39,34 +67,37 @@ const questionsHere = "answers.*"
 // the person's fields are the headers their contact and lead imports map on
 // their own; the rest are named plainly for mapping by hand.
 func fieldTable() []field {
-	l := func(r *record) *leadcap.Lead { return r.lead }
+	type (
+		rec = *record
+		val = *value
+	)
 	return []field{
-		{"id", "Leadcap ID", "Leadcap ID", func(r *record) any { return l(r).ID }},
-		{"conference", "Conference", "Conference", func(r *record) any { return r.conf.Slug }},
-		{"created_at", "Captured At", "Captured At", func(r *record) any { return l(r).CreatedAt }},
-		{"updated_at", "", "", func(r *record) any { return l(r).UpdatedAt }},
-		{"first_name", "First Name", "First Name", func(r *record) any { return l(r).FirstName }},
-		{"last_name", "Last Name", "Last Name", func(r *record) any { return l(r).LastName }},
-		{"email", "Email", "Email", func(r *record) any { return l(r).Email }},
-		{"phone", "Phone Number", "Phone", func(r *record) any { return l(r).Phone }},
-		{"company", "Company Name", "Company", func(r *record) any { return l(r).Company }},
-		{"job_title", "Job Title", "Title", func(r *record) any { return l(r).JobTitle }},
-		{"country", "Country/Region", "Country", func(r *record) any { return l(r).Country }},
-		{"interests", "Interests", "Interests", func(r *record) any { return orEmpty(l(r).Interests) }},
+		{"id", "Leadcap ID", "Leadcap ID", func(r rec, v val) { v.setText(r.lead.ID) }},
+		{"conference", "Conference", "Conference", func(r rec, v val) { v.setText(r.conf.Slug) }},
+		{"created_at", "Captured At", "Captured At", func(r rec, v val) { v.setTime(r.lead.CreatedAt) }},
+		{"updated_at", "", "", func(r rec, v val) { v.setTime(r.lead.UpdatedAt) }},
+		{"first_name", "First Name", "First Name", func(r rec, v val) { v.setText(r.lead.FirstName) }},
+		{"last_name", "Last Name", "Last Name", func(r rec, v val) { v.setText(r.lead.LastName) }},
+		{"email", "Email", "Email", func(r rec, v val) { v.setText(r.lead.Email) }},
+		{"phone", "Phone Number", "Phone", func(r rec, v val) { v.setText(r.lead.Phone) }},
+		{"company", "Company Name", "Company", func(r rec, v val) { v.setText(r.lead.Company) }},
+		{"job_title", "Job Title", "Title", func(r rec, v val) { v.setText(r.lead.JobTitle) }},
+		{"country", "Country/Region", "Country", func(r rec, v val) { v.setText(r.lead.Country) }},
+		{"interests", "Interests", "Interests", func(r rec, v val) { v.setList(r.lead.Interests) }},
 		{questionsHere, questionsHere, questionsHere, nil},
-		{"notes", "Notes", "Description", func(r *record) any { return l(r).Notes }},
-		{"consent_contact", "Consent to Contact", "Consent to Contact", func(r *record) any { return l(r).Consent.Contact }},
-		{"consent_marketing", "Marketing Consent", "Marketing Consent", func(r *record) any { return l(r).Consent.Marketing }},
-		{"consent_version", "Consent Version", "Consent Version", func(r *record) any { return l(r).Consent.Version }},
-		{"consent_text_hash", "Consent Text Hash", "Consent Text Hash", func(r *record) any { return l(r).Consent.TextHash }},
-		{"consent_at", "Consent Time", "Consent Time", func(r *record) any { return l(r).Consent.At }},
-		{"consent_ip", "", "", func(r *record) any { return l(r).Consent.IP }},
-		{"source", "Capture Source", "Capture Source", func(r *record) any { return l(r).Source }},
-		{"", "", "Lead Source", func(r *record) any { return "Trade Show" }},
-		{"device_id", "", "", func(r *record) any { return l(r).DeviceID }},
-		{"submission_id", "", "", func(r *record) any { return l(r).SubmissionID }},
-		{"spam", "", "", func(r *record) any { return l(r).Spam }},
-		{"spam_reason", "", "", func(r *record) any { return l(r).SpamReason }},
+		{"notes", "Notes", "Description", func(r rec, v val) { v.setText(r.lead.Notes) }},
+		{"consent_contact", "Consent to Contact", "Consent to Contact", func(r rec, v val) { v.setBool(r.lead.Consent.Contact) }},
+		{"consent_marketing", "Marketing Consent", "Marketing Consent", func(r rec, v val) { v.setBool(r.lead.Consent.Marketing) }},
+		{"consent_version", "Consent Version", "Consent Version", func(r rec, v val) { v.setNum(float64(r.lead.Consent.Version)) }},
+		{"consent_text_hash", "Consent Text Hash", "Consent Text Hash", func(r rec, v val) { v.setText(r.lead.Consent.TextHash) }},
+		{"consent_at", "Consent Time", "Consent Time", func(r rec, v val) { v.setTime(r.lead.Consent.At) }},
+		{"consent_ip", "", "", func(r rec, v val) { v.setText(r.lead.Consent.IP) }},
+		{"source", "Capture Source", "Capture Source", func(r rec, v val) { v.setText(r.lead.Source) }},
+		{"", "", "Lead Source", func(r rec, v val) { v.setText("Trade Show") }},
+		{"device_id", "", "", func(r rec, v val) { v.setText(r.lead.DeviceID) }},
+		{"submission_id", "", "", func(r rec, v val) { v.setText(r.lead.SubmissionID) }},
+		{"spam", "", "", func(r rec, v val) { v.setBool(r.lead.Spam) }},
+		{"spam_reason", "", "", func(r rec, v val) { v.setText(r.lead.SpamReason) }},
 	}
 }
 
@@ -141,27 +172,24 @@ func unionQuestions(confs []*leadcap.Conference) []leadcap.Question {
 	return out
 }
 
-// answerValue reads the answer to q: a float64, a []string, a date, or a
-// string, as stored; nil when the lead has none.
-func answerValue(q leadcap.Question) func(r *record) any {
-	return func(r *record) any {
-		v, ok := r.lead.Answers[q.ID]
-		if !ok {
-			return nil
+// answerValue reads the answer to q as stored: a number, a list, a date
+// for a date question, or text; none when the lead has no answer.
+func answerValue(q leadcap.Question) func(r *record, v *value) {
+	return func(r *record, v *value) {
+		switch a := r.lead.Answers[q.ID].(type) {
+		case string:
+			v.setText(a)
+			if q.Type == leadcap.QuestionDate {
+				v.kind = dateKind
+			}
+		case float64:
+			v.setNum(a)
+		case []string:
+			v.setList(a)
+		default:
+			*v = value{}
 		}
-		if s, isString := v.(string); isString && q.Type == leadcap.QuestionDate {
-			return date(s)
-		}
-		return v
 	}
-}
-
-// orEmpty returns list, or an empty list for nil, so JSON has [] not null.
-func orEmpty(list []string) []string {
-	if list == nil {
-		return []string{}
-	}
-	return list
 }
 
 // sortConferences orders conferences by creation, oldest first: the column

@@ -38,9 +38,9 @@ func (e *csvEncoder) header(cols []column) error {
 	return e.w.Write(e.fields)
 }
 
-func (e *csvEncoder) row(values []any) error {
-	for i, v := range values {
-		e.fields[i] = Neutralise(text(v))
+func (e *csvEncoder) row(values []value) error {
+	for i := range values {
+		e.fields[i] = Neutralise(text(&values[i]))
 	}
 	return e.w.Write(e.fields)
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/leadcap/leadcap"
 )
@@ -14,7 +13,7 @@ import (
 // order, and the end of the document.
 type encoder interface {
 	header(cols []column) error
-	row(values []any) error
+	row(values []value) error
 	// close ends the document; it does not close the writer beneath.
 	close() error
 }
@@ -64,27 +63,21 @@ const MultiSeparator = ";"
 
 // text renders a value as the text of a CSV or XLSX cell, before
 // neutralisation.
-func text(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case date:
-		return string(v)
-	case bool:
-		return strconv.FormatBool(v)
-	case int:
-		return strconv.Itoa(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case []string:
-		return strings.Join(v, MultiSeparator)
-	case time.Time:
-		if v.IsZero() {
+func text(v *value) string {
+	switch v.kind {
+	case textKind, dateKind:
+		return v.s
+	case boolKind:
+		return strconv.FormatBool(v.b)
+	case numKind:
+		return strconv.FormatFloat(v.n, 'f', -1, 64)
+	case listKind:
+		return strings.Join(v.list, MultiSeparator)
+	case timeKind:
+		if v.t.IsZero() {
 			return ""
 		}
-		return v.UTC().Format(TimeLayout)
-	case nil:
-		return ""
+		return v.t.UTC().Format(TimeLayout)
 	}
-	return fmt.Sprint(v)
+	return ""
 }

@@ -25,7 +25,7 @@ func TestXLSXMoreSheets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 7 {
-		if err := e.row([]any{i, "=v"}); err != nil {
+		if err := e.row([]value{{kind: numKind, n: float64(i)}, {kind: textKind, s: "=v"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,10 +69,10 @@ func TestXLSXCellLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 16,384 emoji are 32,768 UTF-16 units: one over.
-	if err := e.row([]any{strings.Repeat("😀", 16384)}); leadcap.ErrorCode(err) != leadcap.EINVALID {
+	if err := e.row([]value{{kind: textKind, s: strings.Repeat("😀", 16384)}}); leadcap.ErrorCode(err) != leadcap.EINVALID {
 		t.Fatalf("over the limit: %v", err)
 	}
-	if err := e.row([]any{strings.Repeat("😀", 16383)}); err != nil {
+	if err := e.row([]value{{kind: textKind, s: strings.Repeat("😀", 16383)}}); err != nil {
 		t.Fatalf("at the limit: %v", err)
 	}
 }

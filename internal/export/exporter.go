@@ -85,7 +85,7 @@ func (x *Exporter) Write(ctx context.Context, w io.Writer, p *Plan, o WriteOptio
 	for _, c := range p.confs {
 		confs[c.ID] = c
 	}
-	values := make([]any, len(cols))
+	values := make([]value, len(cols))
 	var rows int64
 	var rec record
 	err = x.Store.EachLead(ctx, f, func(l *leadcap.Lead) error {
@@ -95,7 +95,7 @@ func (x *Exporter) Write(ctx context.Context, w io.Writer, p *Plan, o WriteOptio
 			return leadcap.Errorf(leadcap.ECONFLICT, "a conference was added while the export ran; run it again")
 		}
 		for i, c := range cols {
-			values[i] = c.value(&rec)
+			c.value(&rec, &values[i])
 		}
 		if err := enc.row(values); err != nil {
 			return err

@@ -3,7 +3,6 @@ package export
 import (
 	"io"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -32,7 +31,7 @@ func (e *jsonEncoder) header(cols []column) error {
 	return nil
 }
 
-func (e *jsonEncoder) row(values []any) error {
+func (e *jsonEncoder) row(values []value) error {
 	b := e.buf[:0]
 	if !e.lines {
 		if e.rows == 0 {
@@ -42,12 +41,12 @@ func (e *jsonEncoder) row(values []any) error {
 		}
 	}
 	b = append(b, '{')
-	for i, v := range values {
+	for i := range values {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, e.keys[i]...)
-		b = appendJSONValue(b, v)
+		b = appendJSONValue(b, &values[i])
 	}
 	b = append(b, '}')
 	if e.lines {
@@ -71,33 +70,29 @@ func (e *jsonEncoder) close() error {
 	return err
 }
 
-func appendJSONValue(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case string:
-		return appendJSONString(b, v)
-	case date:
-		return appendJSONString(b, string(v))
-	case bool:
-		return strconv.AppendBool(b, v)
-	case int:
-		return strconv.AppendInt(b, int64(v), 10)
-	case float64:
-		return appendJSONNumber(b, v)
-	case []string:
+func appendJSONValue(b []byte, v *value) []byte {
+	switch v.kind {
+	case textKind, dateKind:
+		return appendJSONString(b, v.s)
+	case boolKind:
+		return strconv.AppendBool(b, v.b)
+	case numKind:
+		return appendJSONNumber(b, v.n)
+	case listKind:
 		b = append(b, '[')
-		for i, s := range v {
+		for i, s := range v.list {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = appendJSONString(b, s)
 		}
 		return append(b, ']')
-	case time.Time:
-		if v.IsZero() {
+	case timeKind:
+		if v.t.IsZero() {
 			return appendJSONString(b, "")
 		}
 		b = append(b, '"')
-		b = v.UTC().AppendFormat(b, TimeLayout)
+		b = v.t.UTC().AppendFormat(b, TimeLayout)
 		return append(b, '"')
 	}
 	return append(b, "null"...)

@@ -92,14 +92,14 @@ func (e *xlsxEncoder) newSheet() error {
 	return e.sw.SetRow("A1", e.headers)
 }
 
-func (e *xlsxEncoder) row(values []any) error {
+func (e *xlsxEncoder) row(values []value) error {
 	if e.rowNum == e.maxRows {
 		if err := e.newSheet(); err != nil {
 			return err
 		}
 	}
-	for i, v := range values {
-		c, err := e.cell(v)
+	for i := range values {
+		c, err := e.cell(&values[i])
 		if err != nil {
 			return fmt.Errorf("export: lead %d, column %q: %w", e.rowsTotal+1, e.headers[i], err)
 		}
@@ -114,19 +114,19 @@ func (e *xlsxEncoder) row(values []any) error {
 }
 
 // cell returns the cell for v: a typed date, a string, or nil for none.
-func (e *xlsxEncoder) cell(v any) (any, error) {
-	switch v := v.(type) {
-	case time.Time:
-		if v.IsZero() {
+func (e *xlsxEncoder) cell(v *value) (any, error) {
+	switch v.kind {
+	case none:
+		return nil, nil
+	case timeKind:
+		if v.t.IsZero() {
 			return nil, nil
 		}
-		return excelize.Cell{StyleID: e.dateTime, Value: v.UTC()}, nil
-	case date:
-		if d, err := time.Parse(time.DateOnly, string(v)); err == nil {
+		return excelize.Cell{StyleID: e.dateTime, Value: v.t.UTC()}, nil
+	case dateKind:
+		if d, err := time.Parse(time.DateOnly, v.s); err == nil {
 			return excelize.Cell{StyleID: e.dateOnly, Value: d}, nil
 		}
-	case nil:
-		return nil, nil
 	}
 	s := Neutralise(text(v))
 	if s == "" {

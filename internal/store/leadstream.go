@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 
@@ -142,15 +143,26 @@ func (s *Store) EachLead(ctx context.Context, f LeadFilter, fn func(*leadcap.Lea
 }
 
 // readPages reads the leads of f, size at a time, and hands each page to
-// emit until there are no more.
+// emit until there are no more. Every page is read by one statement,
+// prepared once on one connection, whose page cache stays warm.
 func (s *Store) readPages(ctx context.Context, f LeadFilter, size int, emit func(*page) error) error {
 	where, args := filterSQL(f)
-	after := f.After
 	n := len(args)
 	q := fmt.Sprintf(`SELECT %s FROM leads WHERE 1 = 1%s AND id > $%d ORDER BY id LIMIT $%d`, leadColumns, where, n+1, n+2)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stmt, err := conn.PrepareContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	after := f.After
 	for {
 		p := &page{rows: make([]rawLead, 0, size), done: make(chan struct{})}
-		if err := s.readPage(ctx, q, append(args, after, size), p); err != nil {
+		if err := readPage(ctx, stmt, append(args, after, size), p); err != nil {
 			return err
 		}
 		if len(p.rows) == 0 {
@@ -166,8 +178,8 @@ func (s *Store) readPages(ctx context.Context, f LeadFilter, size int, emit func
 	}
 }
 
-func (s *Store) readPage(ctx context.Context, q string, args []any, p *page) error {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+func readPage(ctx context.Context, stmt *sql.Stmt, args []any, p *page) error {
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
