@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -17,6 +18,7 @@ import (
 type Deps struct {
 	Store          *store.Store
 	Capture        *capture.Service
+	Exports        *export.Service
 	Log            *slog.Logger
 	MaxBodyBytes   int64
 	TrustedProxies []netip.Prefix
