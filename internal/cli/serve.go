@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
 )
@@ -40,7 +42,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log := newLogger(env, cfg)
 
-	st, _, err := openStore(ctx, cfg)
+	st, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -61,9 +63,24 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer objects.Close()
 
+	tmp, err := privateTemp(cfg)
+	if err != nil {
+		return err
+	}
+	// Workers run until the server has drained, so that the last leads
+	// accepted are still copied to the object store.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	// The audit trail is not there yet: export events go to the log.
+	auditor := export.LogAuditor{Log: log}
+	exports := export.NewService(workCtx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: auditor, Log: log,
+		TempDir: tmp, Retention: cfg.ExportRetention, LinkTTL: cfg.ExportLinkTTL, SyncRows: cfg.ExportSyncRows,
+		BaseURL: strings.TrimSuffix(cfg.PublicURL, "/")})
+
 	handler := server.New(server.Deps{
 		Store:          st,
 		Capture:        capture.New(st, nil),
+		Exports:        exports,
 		Log:            log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
@@ -82,13 +99,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	// Workers run until the server has drained, so that the last leads
-	// accepted are still copied to the object store.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() {
 		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
 		w.Run(workCtx)
+	})
+	workers.Go(func() {
+		j := &export.Janitor{Store: st, Blob: objects, Auditor: auditor, Log: log}
+		j.Run(workCtx)
 	})
 
 	serveErr := make(chan error, 1)
@@ -104,6 +122,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	case err := <-serveErr:
 		stopWork()
 		workers.Wait()
+		exports.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -113,6 +132,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	err = srv.Shutdown(shutCtx)
 	stopWork()
 	workers.Wait()
+	exports.Wait() // a running export stops and is recorded as failed
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
