@@ -3,6 +3,7 @@ package export
 import (
 	"encoding/csv"
 	"io"
+	"time"
 )
 
 // utf8BOM makes Excel read a CSV file as UTF-8 rather than the local code page.
@@ -17,6 +18,10 @@ const utf8BOM = "\ufeff"
 type csvEncoder struct {
 	w      *csv.Writer
 	fields []string
+	// The last time written and its text: a lead's times are often the
+	// same (created, updated and consented at once).
+	lastTime time.Time
+	lastText string
 }
 
 func newCSVEncoder(w io.Writer, bom bool) (*csvEncoder, error) {
@@ -40,7 +45,15 @@ func (e *csvEncoder) header(cols []column) error {
 
 func (e *csvEncoder) row(values []value) error {
 	for i := range values {
-		e.fields[i] = Neutralise(text(&values[i]))
+		v := &values[i]
+		if v.kind == timeKind {
+			if !v.t.Equal(e.lastTime) || e.lastText == "" {
+				e.lastTime, e.lastText = v.t, text(v)
+			}
+			e.fields[i] = e.lastText
+			continue
+		}
+		e.fields[i] = Neutralise(text(v))
 	}
 	return e.w.Write(e.fields)
 }
