@@ -284,8 +284,8 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 }
 
 // TestNoPlaintextInDataDir submits leads with known emails and phones, lets
-// the outbox copy them to the object store, and greps every file under the
-// data directory for them.
+// the outbox copy them to the object store, exports them through the API,
+// and greps every file under the data directory for them.
 func TestNoPlaintextInDataDir(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
@@ -316,8 +316,37 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Stored exports are sealed too, and an XLSX workbook leaves nothing
+	// behind in the data directory's tmp/; the download is in clear.
+	for _, format := range []string{"xlsx", "csv"} {
+		res, err := http.Post(s.url+"/api/v1/exports", "application/json", strings.NewReader(`{"format":"`+format+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer struct {
+			Rows int64  `json:"rows"`
+			URL  string `json:"url"`
+		}
+		json.NewDecoder(res.Body).Decode(&answer)
+		res.Body.Close()
+		if res.StatusCode != 201 || answer.Rows != 25 {
+			t.Fatalf("export %s: %d %+v\n%s", format, res.StatusCode, answer, s.Logs())
+		}
+		dl, err := http.Get(s.url + answer.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := io.ReadAll(dl.Body)
+		dl.Body.Close()
+		if format == "csv" && !bytes.Contains(file, []byte(secrets[0])) {
+			t.Fatalf("downloaded export lacks %q: %d %s", secrets[0], dl.StatusCode, file)
+		}
+	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	<-s.done
+	if !strings.Contains(s.Logs(), `"action":"export.download"`) {
+		t.Fatalf("no audit event for the download in the log:\n%s", s.Logs())
+	}
 	files := 0
 	rawObjects := 0
 	err := filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
