@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -70,8 +71,15 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	bar := newProgressBar(env.Stderr, "leads")
+	opts := export.WriteOptions{Actor: export.Actor{Name: export.ActorCLI}}
+	if bar.on {
+		opts.Progress = bar.update
+	}
+	// An export makes much short-lived garbage over a small live heap:
+	// collecting half as often saves some of its CPU for a few MB.
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	start := time.Now()
-	res, err := x.Write(ctx, w, plan, export.WriteOptions{Actor: export.Actor{Name: export.ActorCLI}, Progress: bar.update})
+	res, err := x.Write(ctx, w, plan, opts)
 	bar.done()
 	if err == nil {
 		err = commit()

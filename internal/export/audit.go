@@ -53,16 +53,20 @@ type Auditor interface {
 }
 
 // LogAuditor writes export events to a log, as "audit" records of
-// component "export". Client addresses and user agents are left out: logs
-// hold no personal data.
+// component "export". Client addresses, user agents and users' emails are
+// left out: logs hold no personal data.
 type LogAuditor struct {
 	Log *slog.Logger
 }
 
 // AuditExport logs ev.
 func (a LogAuditor) AuditExport(ctx context.Context, ev AuditEvent) error {
-	attrs := []any{"component", "export", "action", ev.Action, "result", ev.Result,
-		"actor_id", ev.Actor.ID, "export_id", ev.ExportID}
+	attrs := []any{"component", "export", "action", ev.Action, "result", ev.Result, "export_id", ev.ExportID}
+	if ev.Actor.ID != "" {
+		attrs = append(attrs, "actor_id", ev.Actor.ID) // a user's id, never the email
+	} else {
+		attrs = append(attrs, "actor", ev.Actor.Name) // cli, system or anonymous
+	}
 	keys := make([]string, 0, len(ev.Detail))
 	for k := range ev.Detail {
 		keys = append(keys, k)

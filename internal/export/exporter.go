@@ -27,7 +27,7 @@ const progressEvery = 1000
 // Exporter writes exports. It is safe for concurrent use.
 type Exporter struct {
 	Store   *store.Store
-	Auditor Auditor
+	Auditor Auditor // required: every export is audited
 	// TempDir is where an XLSX workbook spills while it is built; the
 	// files hold leads in clear text and are removed when it is done, so
 	// it should be private to leadcap. Default: the system's.
@@ -44,6 +44,9 @@ type WriteOptions struct {
 	// rows written and the rows expected, every 1000 rows and once when
 	// every lead is written, before the count is checked.
 	Progress func(done, total int64)
+	// Total is the rows expected, when the caller has counted them
+	// already; otherwise Write counts them if Progress is set.
+	Total int64
 }
 
 // Result describes a written export file.
@@ -67,9 +70,13 @@ func (x *Exporter) Write(ctx context.Context, w io.Writer, p *Plan, o WriteOptio
 		}
 	}()
 	f := leadFilter(p.Filter)
-	total, err := x.Store.CountMatchingLeads(ctx, f)
-	if err != nil {
-		return Result{}, fmt.Errorf("export: %w", err)
+	// The total is only for progress: counting costs a pass over the
+	// leads, so it is done only when asked for and not known.
+	total := o.Total
+	if total == 0 && o.Progress != nil {
+		if total, err = x.Store.CountMatchingLeads(ctx, f); err != nil {
+			return Result{}, fmt.Errorf("export: %w", err)
+		}
 	}
 	hw := &hashWriter{w: w, h: sha256.New()}
 	bw := bufio.NewWriterSize(hw, 256<<10)

@@ -211,7 +211,7 @@ func (s *Service) seal(ctx context.Context, w io.Writer, e *leadcap.Export, plan
 		return Result{}, err
 	}
 	res, err := s.x.Write(ctx, sw, plan, WriteOptions{ExportID: e.ID, Actor: m.Actor, ClientIP: m.ClientIP,
-		UserAgent: m.UserAgent, Progress: progress})
+		UserAgent: m.UserAgent, Progress: progress, Total: e.Total})
 	if err != nil {
 		return res, err
 	}

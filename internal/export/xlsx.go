@@ -1,6 +1,7 @@
 package export
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"strconv"
@@ -39,6 +40,12 @@ type xlsxEncoder struct {
 
 func newXLSXEncoder(w io.Writer, tempDir string) (*xlsxEncoder, error) {
 	f := excelize.NewFile(excelize.Options{TmpDir: tempDir})
+	// excelize builds the zip in a memory buffer and copies that out,
+	// which for a million leads holds some 130 MB at once. Its zip writer
+	// hook lets the zip go straight to w instead, leaving the buffer empty.
+	// (excelize patches that buffer only for a sheet of over 4 GB of XML;
+	// archive/zip writes such an entry as zip64 on its own.)
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
 	e := &xlsxEncoder{w: w, f: f, maxRows: excelize.TotalRows}
 	var err error
 	dateTime, dateOnly := "yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd"
