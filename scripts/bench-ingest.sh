@@ -18,7 +18,7 @@ export LEADCAP_DATA_DIR="$work/data" LEADCAP_LISTEN=127.0.0.1:18080 LEADCAP_LOG_
 if [ -n "${DB:-}" ]; then
   schema="bench_$$"
   psql "$DB" -qc "CREATE SCHEMA $schema" >/dev/null
-  trap 'kill $pid 2>/dev/null || true; psql "$DB" -qc "DROP SCHEMA $schema CASCADE" >/dev/null; rm -rf "$work"' EXIT
+  trap 'kill $pid 2>/dev/null || true; psql "$DB" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1; rm -rf "$work"' EXIT
   sep='?'; case "$DB" in *\?*) sep='&';; esac
   export LEADCAP_DATABASE_URL="$DB${sep}search_path=$schema"
 fi
@@ -29,7 +29,8 @@ fi
 "$work/leadcap" serve >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://$LEADCAP_LISTEN/healthz" >/dev/null && break; sleep 0.1; done
-echo "backend: ${DB:+postgres}${DB:-sqlite}   cores: $(nproc)   duration: $DURATION each"
+backend=sqlite; [ -n "${DB:-}" ] && backend=postgres
+echo "backend: $backend   cores: $(nproc)   duration: $DURATION each"
 total_ok=0
 for c in $CONNS; do
   out=$(wrk -t2 -c"$c" -d"$DURATION" --latency -s scripts/ingest.lua "http://$LEADCAP_LISTEN" 2>&1)

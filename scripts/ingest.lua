@@ -20,7 +20,8 @@ function request()
   local sub = string.format("b%d-%d-%d", run, tid, n)
   local body = '{"conference":"bench","submission_id":"' .. sub ..
     '","first_name":"Ana","last_name":"Diaz","email":"' .. sub ..
-    '@example.com","phone":"+5016223456","company":"Acme Travel","job_title":"Buyer",' ..
+    '@example.com","phone":"' .. string.format("+50162%05d", n % 100000) ..
+    '","company":"Acme Travel","job_title":"Buyer",' ..
     '"interests":["diving"],"answers":{"size":"small"},"consent":{"contact":true,"marketing":true}}'
   return wrk.format("POST", "/api/v1/leads", {["Content-Type"] = "application/json"}, body)
 end

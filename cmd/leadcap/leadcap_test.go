@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -173,6 +174,21 @@ func TestServeFreshMachine(t *testing.T) {
 	if err != nil || status != 201 || id == "" {
 		t.Fatalf("submit: %d %q %v\n%s", status, id, err, s.Logs())
 	}
+	// The CLI works on the same data while the server runs; the server
+	// sees the change within its one-second conference cache.
+	leadcapCmd(t, dir, "conferences", "create", "--name", "Second Expo", "--country", "US")
+	leadcapCmd(t, dir, "conferences", "open", "second-expo")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _, err = submit(http.DefaultClient, s.url, leadJSON("second-expo", "e2e-2", "bo@example.com", "+1 415 555 2671"))
+		if err == nil && status == 201 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead for a conference opened while serving: %d %v", status, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	res, err := http.Get(s.url + "/readyz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", res, err)
@@ -317,9 +333,23 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// Stored exports are sealed too, and an XLSX workbook leaves nothing
-	// behind in the data directory's tmp/; the download is in clear.
+	// behind in the data directory's tmp/; the download is in clear. An
+	// admin with a chosen password exports with a token from the CLI.
+	leadcapCmd(t, dir, "users", "create", "--email", "exporter@example.com", "--role", "admin")
+	exporter, err := st.User(context.Background(), "exporter@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := crypto.HashPassword("river stone lantern e2e")
+	if err := st.SetPassword(context.Background(), exporter.ID, hash, false, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`lct_[A-Za-z0-9_-]+`).FindString(leadcapCmd(t, dir, "tokens", "create", "--email", "exporter@example.com", "--name", "e2e"))
 	for _, format := range []string{"xlsx", "csv"} {
-		res, err := http.Post(s.url+"/api/v1/exports", "application/json", strings.NewReader(`{"format":"`+format+`"}`))
+		req, _ := http.NewRequest("POST", s.url+"/api/v1/exports", strings.NewReader(`{"format":"`+format+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,12 +374,12 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	<-s.done
-	if !strings.Contains(s.Logs(), `"action":"export.download"`) {
-		t.Fatalf("no audit event for the download in the log:\n%s", s.Logs())
+	if out := leadcapCmd(t, dir, "audit", "list"); !strings.Contains(out, "export.download") || !strings.Contains(out, "export.create") {
+		t.Fatalf("no audit events for the exports:\n%s", out)
 	}
 	files := 0
 	rawObjects := 0
-	err := filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
+	err = filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}
@@ -375,4 +405,49 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 		t.Fatalf("only %d raw objects in the object store, want 25", rawObjects)
 	}
 	t.Logf("checked %d files, %d raw objects", files, rawObjects)
+}
+
+// TestFirstAdmin starts leadcap on a fresh directory: it creates the first
+// admin and prints its temporary password once, on the terminal and never
+// in the JSON log; the password signs in only to be changed.
+func TestFirstAdmin(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	var temp string
+	for _, line := range strings.Split(s.Logs(), "\n") {
+		if strings.HasPrefix(line, "{") {
+			continue
+		}
+		if _, after, ok := strings.Cut(line, "temporary password: "); ok {
+			temp = strings.TrimSpace(after)
+		}
+	}
+	if len(temp) < 12 {
+		t.Fatalf("no temporary password printed:\n%s", s.Logs())
+	}
+	for _, line := range strings.Split(s.Logs(), "\n") {
+		if strings.HasPrefix(line, "{") && strings.Contains(line, temp) {
+			t.Fatalf("the temporary password is in the log: %s", line)
+		}
+	}
+	res, err := http.Post(s.url+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"email":"admin@localhost","password":"`+temp+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"password_change_required":true`) {
+		t.Fatalf("login with the first admin's password: %d %s", res.StatusCode, b)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	// A second start creates nobody and prints no password.
+	s2 := startServer(t, dir)
+	if strings.Contains(s2.Logs(), "temporary password") {
+		t.Fatalf("second start printed a password:\n%s", s2.Logs())
+	}
+	if out := leadcapCmd(t, dir, "users", "list"); !strings.Contains(out, "admin@localhost") || !strings.Contains(out, "1 users") {
+		t.Fatalf("users list:\n%s", out)
+	}
 }

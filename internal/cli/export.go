@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -63,8 +62,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	x := &export.Exporter{Store: st, Auditor: export.LogAuditor{Log: log}, TempDir: tmp}
+	x := &export.Exporter{Store: st, Auditor: export.StoreAuditor{Store: st}, TempDir: tmp}
 
 	w, commit, abort, err := openOut(env, out)
 	if err != nil {

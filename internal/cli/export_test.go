@@ -91,8 +91,9 @@ func TestExportCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(stderr[strings.Index(stderr, "{"):]), &summary); err != nil || summary["rows"] != 3.0 {
 			t.Fatalf("summary on stderr: %v %q", err, stderr)
 		}
-		if !strings.Contains(stderr, "msg=audit") || !strings.Contains(stderr, "action=export.create") || !strings.Contains(stderr, "actor") {
-			t.Fatalf("no audit event: %q", stderr)
+		evs, _, err := st.AuditEvents(context.Background(), store.AuditFilter{Action: "export.create"})
+		if err != nil || len(evs) != 2 || evs[0].Actor != "cli" || evs[0].Result != "success" || evs[0].Detail["rows"] != "3" {
+			t.Fatalf("audit trail: %v %+v", err, evs)
 		}
 
 		// Mistakes are named, and leave no file behind.
@@ -130,7 +131,7 @@ func TestExportsCommands(t *testing.T) {
 		made := map[string]*leadcap.Export{}
 		for _, retention := range []time.Duration{time.Second, time.Hour} {
 			s := export.NewService(context.Background(), export.Config{Store: st, Blob: objects, Keys: keys,
-				Auditor: export.LogAuditor{Log: log}, Log: log, Retention: retention})
+				Auditor: export.StoreAuditor{Store: st}, Log: log, Retention: retention})
 			e, err := s.Create(context.Background(), export.Request{Format: leadcap.FormatJSON}, export.Meta{})
 			if err != nil {
 				t.Fatal(err)
@@ -150,6 +151,11 @@ func TestExportsCommands(t *testing.T) {
 		}
 		if out := mustRun(t, env, "exports", "delete", made["1h0m0s"].ID); !strings.Contains(out, "deleted") {
 			t.Fatalf("delete: %q", out)
+		}
+		for _, action := range []string{"export.expire", "export.delete"} {
+			if evs, _, _ := st.AuditEvents(context.Background(), store.AuditFilter{Action: action}); len(evs) != 1 {
+				t.Errorf("audit trail holds %d %s events, want 1", len(evs), action)
+			}
 		}
 		var list []any
 		json.Unmarshal([]byte(mustRun(t, env, "exports", "list", "--json")), &list)

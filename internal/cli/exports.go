@@ -55,7 +55,7 @@ func runExports(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer objects.Close()
-	auditor := export.LogAuditor{Log: slog.New(slog.NewTextHandler(env.Stderr, nil))}
+	auditor := export.StoreAuditor{Store: st}
 	cli := export.Meta{Actor: export.Actor{Name: export.ActorCLI}}
 
 	switch verb {

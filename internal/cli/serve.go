@@ -16,6 +16,7 @@ import (
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/export"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
 )
@@ -57,11 +58,24 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
 	}
+	ident := newIdentity(st, keys, cfg, log)
+	if err := firstAdmin(ctx, env, ident, cfg, log); err != nil {
+		return err
+	}
 	objects, err := blob.OpenDir(cfg.BlobDir())
 	if err != nil {
 		return err
 	}
 	defer objects.Close()
+
+	m := metrics.New(leadcap.Version, nil)
+	if env.Metrics != nil {
+		env.Metrics(m)
+	}
+	evaluator, dispatcher, err := newAlarms(cfg, log, m, st)
+	if err != nil {
+		return err
+	}
 
 	tmp, err := privateTemp(cfg)
 	if err != nil {
@@ -71,19 +85,26 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// accepted are still copied to the object store.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	// The audit trail is not there yet: export events go to the log.
-	auditor := export.LogAuditor{Log: log}
+	auditor := export.StoreAuditor{Store: st}
 	exports := export.NewService(workCtx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: auditor, Log: log,
 		TempDir: tmp, Retention: cfg.ExportRetention, LinkTTL: cfg.ExportLinkTTL, SyncRows: cfg.ExportSyncRows,
 		BaseURL: strings.TrimSuffix(cfg.PublicURL, "/")})
 
 	handler := server.New(server.Deps{
 		Store:          st,
-		Capture:        capture.New(st, nil),
+		Capture:        capture.New(st, nil).WithMetrics(m),
 		Exports:        exports,
 		Log:            log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
+		Keys:           keys,
+		KioskIdle:      cfg.KioskIdle,
+		KioskThanks:    cfg.KioskThanks,
+		Metrics:        m,
+		MetricsAllow:   cfg.MetricsAllow,
+		MetricsToken:   cfg.MetricsToken,
+		Identity:       ident,
+		SecureCookies:  cfg.SecureCookies(),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -92,7 +113,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -101,9 +122,21 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	var workers sync.WaitGroup
 	workers.Go(func() {
-		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
+		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Metrics: m}
 		w.Run(workCtx)
 	})
+	workers.Go(func() {
+		interval := min(cfg.AlarmInterval, 5*time.Second)
+		p := &metrics.Probe{Metrics: m, Log: log, Interval: interval, SizeInterval: 12 * interval,
+			Outbox: st.OutboxStats, DatabaseSize: st.SizeBytes,
+			ObjectStoreSize: func(ctx context.Context) (int64, error) {
+				u, err := objects.Usage(ctx, "")
+				return u.StoredBytes, err
+			}}
+		p.Run(workCtx)
+	})
+	workers.Go(func() { evaluator.Run(workCtx) })
+	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() {
 		j := &export.Janitor{Store: st, Blob: objects, Auditor: auditor, Log: log}
 		j.Run(workCtx)

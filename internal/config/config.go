@@ -38,6 +38,25 @@ type Config struct {
 	ExportRetention time.Duration  // how long stored exports are kept
 	ExportLinkTTL   time.Duration  // how long an export's download link works by default
 	ExportSyncRows  int64          // exports of more leads run in the background
+	KioskIdle       time.Duration  // kiosk mode: an untouched form is emptied after this
+	KioskThanks     time.Duration  // kiosk mode: how long the thank-you screen shows
+
+	// Observability: metrics, alarms and their notifications.
+	NodeName           string         // this server's name in alarms; default the host name (see Node)
+	MetricsAllow       []netip.Prefix // networks besides loopback that /metrics answers
+	MetricsToken       string         // if set, /metrics also wants "Authorization: Bearer <token>"
+	AlarmInterval      time.Duration  // how often the alarm evaluator samples the metrics
+	AlarmRules         string         // changes to the default alarm rules, e.g. api_5xx=10/5m,failed_logins=off
+	AlarmWebhookURL    string         // where alarm changes are posted as signed JSON
+	AlarmWebhookSecret string         // HMAC-SHA256 key of the webhook signature
+	AlarmEmail         []string       // who gets alarm changes by email
+	SMTPURL            string         // smtp://user:password@host:587 or smtps://...
+	SMTPFrom           string         // sender address of leadcap's email
+	// Identity: console sessions and passwords.
+	SessionIdleTimeout time.Duration // a console session idle this long ends
+	SessionMaxAge      time.Duration // a console session ends this long after sign-in
+	TempPasswordTTL    time.Duration // a temporary password stops working after
+	RequireAdminMFA    bool          // an admin without MFA can only enrol
 }
 
 // Default returns the zero-configuration settings.
@@ -54,6 +73,13 @@ func Default() Config {
 		ExportRetention: 365 * 24 * time.Hour,
 		ExportLinkTTL:   15 * time.Minute,
 		ExportSyncRows:  10_000,
+		KioskIdle:       90 * time.Second,
+		KioskThanks:     6 * time.Second,
+		AlarmInterval:   5 * time.Second,
+
+		SessionIdleTimeout: 2 * time.Hour,
+		SessionMaxAge:      12 * time.Hour,
+		TempPasswordTTL:    7 * 24 * time.Hour,
 	}
 }
 
@@ -103,32 +129,8 @@ func settings() []setting {
 	add("log_level", "debug, info, warn or error", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.AdminEmail })
 	add("admin_email", "email of the first admin, created on first start", false, g, st)
-	add("trusted_proxies", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is used", false,
-		func(c *Config) string {
-			var out []string
-			for _, p := range c.TrustedProxies {
-				out = append(out, p.String())
-			}
-			return strings.Join(out, ",")
-		},
-		func(c *Config, v string) error {
-			c.TrustedProxies = nil
-			for _, f := range strings.Split(v, ",") {
-				if f = strings.TrimSpace(f); f == "" {
-					continue
-				}
-				p, err := netip.ParsePrefix(f)
-				if err != nil {
-					a, aerr := netip.ParseAddr(f)
-					if aerr != nil {
-						return fmt.Errorf("not an IP or CIDR: %q", f)
-					}
-					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-				}
-				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
-			}
-			return nil
-		})
+	gp, sp := prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })
+	add("trusted_proxies", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is used", false, gp, sp)
 	add("max_body_bytes", "largest accepted lead submission, in bytes", false,
 		func(c *Config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) },
 		func(c *Config, v string) error {
@@ -162,6 +164,55 @@ func settings() []setting {
 			c.ExportSyncRows = n
 			return nil
 		})
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskIdle })
+	add("kiosk_idle", "kiosk mode: an untouched booth form is emptied after this", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskThanks })
+	add("kiosk_thanks", "kiosk mode: how long the thank-you screen shows", false, gd, sd)
+	g, st = str(func(c *Config) *string { return &c.NodeName })
+	add("node_name", "this server's name in alarms (default: the host name)", false, g, st)
+	gp, sp = prefixes(func(c *Config) *[]netip.Prefix { return &c.MetricsAllow })
+	add("metrics_allow", "comma-separated IPs or CIDRs besides loopback that /metrics answers", false, gp, sp)
+	g, st = str(func(c *Config) *string { return &c.MetricsToken })
+	add("metrics_token", "if set, /metrics also wants this bearer token", true, g, st)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.AlarmInterval })
+	add("alarm_interval", "how often the alarm evaluator samples the metrics", false, gd, sd)
+	g, st = str(func(c *Config) *string { return &c.AlarmRules })
+	add("alarm_rules", "changes to the default alarm rules: NAME=THRESHOLD/WINDOW, outbox_lag=DURATION or NAME=off, comma-separated", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.AlarmWebhookURL })
+	add("alarm_webhook_url", "URL that alarm changes are posted to as signed JSON", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.AlarmWebhookSecret })
+	add("alarm_webhook_secret", "key of the webhook's HMAC-SHA256 signature", true, g, st)
+	add("alarm_email", "comma-separated addresses that get alarm changes by email", false,
+		func(c *Config) string { return strings.Join(c.AlarmEmail, ",") },
+		func(c *Config, v string) error {
+			c.AlarmEmail = nil
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					c.AlarmEmail = append(c.AlarmEmail, a)
+				}
+			}
+			return nil
+		})
+	g, st = str(func(c *Config) *string { return &c.SMTPURL })
+	add("smtp_url", "mail server: smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.SMTPFrom })
+	add("smtp_from", "sender address of leadcap's email", false, g, st)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })
+	add("session_idle_timeout", "a console session idle this long ends", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })
+	add("session_max_age", "a console session ends this long after sign-in, however active", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.TempPasswordTTL })
+	add("temp_password_ttl", "a temporary password (new user, reset) stops working after this long", false, gd, sd)
+	add("require_admin_mfa", "true: an admin without MFA can do nothing but enrol", false,
+		func(c *Config) string { return strconv.FormatBool(c.RequireAdminMFA) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.RequireAdminMFA = b
+			return nil
+		})
 	return s
 }
 
@@ -183,6 +234,35 @@ func parseDays(v string) (time.Duration, error) {
 		return d, nil
 	}
 	return 0, fmt.Errorf("not a number of days like 365d or a duration like 720h: %q", v)
+}
+
+// prefixes reads and writes a comma-separated list of IPs and CIDRs.
+func prefixes(p func(*Config) *[]netip.Prefix) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string {
+			var out []string
+			for _, pr := range *p(c) {
+				out = append(out, pr.String())
+			}
+			return strings.Join(out, ",")
+		},
+		func(c *Config, v string) error {
+			*p(c) = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				pr, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("not an IP or CIDR: %q", f)
+					}
+					pr = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				*p(c) = append(*p(c), pr.Masked())
+			}
+			return nil
+		}
 }
 
 func envName(name string) string  { return "LEADCAP_" + strings.ToUpper(name) }
@@ -352,6 +432,22 @@ func (c Config) Validate() error {
 	if c.ExportSyncRows < 1 {
 		bad("export_sync_rows", "must be at least 1")
 	}
+	if c.KioskIdle < time.Second || c.KioskIdle > 24*time.Hour {
+		bad("kiosk_idle", "want 1s to 24h, got %s", c.KioskIdle)
+	}
+	if c.KioskThanks < time.Second || c.KioskThanks > time.Minute {
+		bad("kiosk_thanks", "want 1s to 1m, got %s", c.KioskThanks)
+	}
+	c.validateObservability(bad)
+	if c.SessionIdleTimeout < time.Minute {
+		bad("session_idle_timeout", "must be at least 1m")
+	}
+	if c.SessionMaxAge < c.SessionIdleTimeout {
+		bad("session_max_age", "must be at least the idle timeout (%s)", c.SessionIdleTimeout)
+	}
+	if c.TempPasswordTTL < time.Hour || c.TempPasswordTTL > 90*24*time.Hour {
+		bad("temp_password_ttl", "want 1h to 2160h (90 days)")
+	}
 	return errors.Join(errs...)
 }
 
@@ -363,6 +459,11 @@ func (c Config) DatabaseDSN() string {
 	}
 	return filepath.Join(c.DataDir, "leadcap.db")
 }
+
+// SecureCookies reports whether cookies must be marked Secure even on a
+// plain-HTTP request: the public URL is https, so TLS ends at a proxy in
+// front of leadcap.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
 
 // BlobDir returns the directory of the local object store.
 func (c Config) BlobDir() string {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+
+	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/store"
 )
 
 // Audit actions of exports.
@@ -77,4 +80,20 @@ func (a LogAuditor) AuditExport(ctx context.Context, ev AuditEvent) error {
 	}
 	a.Log.InfoContext(ctx, "audit", attrs...)
 	return nil
+}
+
+// StoreAuditor appends export events to the audit trail in the database,
+// hash-chained with every other event.
+type StoreAuditor struct {
+	Store *store.Store
+}
+
+// AuditExport appends ev to the audit trail as "export:<id>".
+func (a StoreAuditor) AuditExport(ctx context.Context, ev AuditEvent) error {
+	target := ""
+	if ev.ExportID != "" {
+		target = "export:" + ev.ExportID
+	}
+	return a.Store.AppendAudit(ctx, leadcap.AuditEvent{ActorID: ev.Actor.ID, Actor: ev.Actor.Name, Action: ev.Action,
+		Target: target, ClientIP: ev.ClientIP, UserAgent: ev.UserAgent, Result: ev.Result, Detail: ev.Detail})
 }

@@ -89,7 +89,7 @@ func TestOutboxCopiesAndSurvivesAnOutage(t *testing.T) {
 		if pending, _, _ := st.OutboxStats(ctx); pending != 0 {
 			t.Fatalf("pending after recovery = %d", pending)
 		}
-		key := store.RawObjectKey(c.ID, r1.LeadID, time.Now())
+		key := store.RawObjectKey(c.ID, r1.LeadID)
 		versions, err := objects.Versions(ctx, key)
 		if err != nil || len(versions) != 2 {
 			t.Fatalf("versions of %s: %d, %v; want 2", key, len(versions), err)

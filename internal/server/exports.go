@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/access"
 	"github.com/leadcap/leadcap/internal/export"
 )
 
@@ -23,13 +24,15 @@ type exportRequest struct {
 	LinkTTL string `json:"link_ttl,omitempty"` // how long the download link works, e.g. "1h"
 }
 
-// exportMeta says who acts on an export and from where. Until the identity
-// branch lands there is no signed-in user; then the actor comes from the
-// request's principal (access.FromContext), and the routes below need the
-// leads:export permission.
+// exportMeta says who acts on an export and from where: the signed-in
+// user, or for a download link whoever holds it.
 func exportMeta(r *http.Request) export.Meta {
-	return export.Meta{Actor: export.Actor{Name: export.ActorAnonymous}, ClientIP: clientIP(r.Context()).String(),
+	m := export.Meta{Actor: export.Actor{Name: export.ActorAnonymous}, ClientIP: clientIP(r.Context()).String(),
 		UserAgent: r.UserAgent()}
+	if p := access.FromContext(r.Context()); p != nil && p.User != nil {
+		m.Actor = export.Actor{ID: p.User.ID, Name: p.User.Email}
+	}
+	return m
 }
 
 // handleCreateExport is POST /api/v1/exports. A small export is written

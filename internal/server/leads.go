@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/access"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/intake"
 )
@@ -14,11 +15,17 @@ import (
 func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	in, err := intake.DecodeRequest(r, s.MaxBodyBytes)
 	if err != nil {
+		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)
 		return
 	}
-	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String()})
+	// An API client whose token may write leads may claim any source
+	// (staff, api, import); the public only form or kiosk.
+	p := access.FromContext(r.Context())
+	trusted := p != nil && p.Via == access.ViaToken && p.Can(access.LeadsWrite)
+	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String(), Trusted: trusted})
 	if err != nil {
+		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/leadcap/leadcap"
 )
@@ -51,6 +53,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, component st
 	if status >= 500 {
 		s.Log.ErrorContext(r.Context(), "request failed", "component", component, "request_id", requestID(r.Context()),
 			"route", r.Pattern, "err", err)
+		s.Metrics.Error(component)
+	}
+	if status == http.StatusTooManyRequests {
+		s.Metrics.RateLimited(component)
+	}
+	var retry interface{ RetryAfter() time.Duration }
+	if errors.As(err, &retry) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.RetryAfter()/time.Second)))
 	}
 	var le *leadcap.Error
 	if !errors.As(err, &le) {

@@ -9,9 +9,14 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/export"
+	"github.com/leadcap/leadcap/internal/identity"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
+	"github.com/leadcap/leadcap/internal/web"
 )
 
 // Deps are what the server needs; cli's serve command builds them.
@@ -26,23 +31,50 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+	// Metrics records every request and error; nil gets a fresh set.
+	Metrics *metrics.Metrics
+	// MetricsAllow are the networks besides loopback that /metrics (the
+	// routes of access.Monitoring) answers; MetricsToken, if set, is also
+	// required there as a bearer token.
+	MetricsAllow []netip.Prefix
+	MetricsToken string
+	// Identity signs users in and finds the caller of each request; without
+	// it only public routes answer.
+	Identity *identity.Service
+	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
+	// ends at a proxy in front (the public URL is https).
+	SecureCookies bool
+	// Keys sign kiosk device links; without them device links are refused.
+	Keys *crypto.KeyRing
+	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
+	// takes internal/web's defaults.
+	KioskIdle, KioskThanks time.Duration
 }
 
 // Server serves leadcap's HTTP routes.
 type Server struct {
 	Deps
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	table []Route // every route with its permission, as registered
+
+	metricsHandler http.Handler // serves Metrics in the Prometheus format
+	booth          *web.Booth
 }
 
-// New returns leadcap's HTTP handler.
+// New returns leadcap's HTTP handler. It panics if the booth form's embedded
+// templates, catalogs or assets are broken, which only a broken build can
+// cause, so that such a build stops at start-up.
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(leadcap.Version, d.Now)
+	}
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), booth: newBooth(d)}
 	s.routes()
 	return s.middleware(s.mux)
 }

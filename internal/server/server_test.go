@@ -7,12 +7,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/export"
+	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/store"
@@ -23,9 +27,13 @@ import (
 type testServer struct {
 	*httptest.Server
 	store *store.Store
+	ident *identity.Service
+	clock *clock
+	// exports stores exports in a temporary object directory.
+	exports *export.Service
 }
 
-func newTestServer(t *testing.T, dsn string) *testServer {
+func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
@@ -40,15 +48,37 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	clk := newClock()
+	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
+	for _, f := range opts {
+		f(&o)
+	}
+	ident := identity.New(o)
+	objects, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objects.Close() })
+	exports := export.NewService(ctx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: export.StoreAuditor{Store: st},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TempDir: t.TempDir(), Now: clk.now})
+	t.Cleanup(exports.Wait)
 	h := server.New(server.Deps{
 		Store:        st,
 		Capture:      capture.New(st, nil),
+		Exports:      exports,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
+		Identity:     ident,
+		Now:          clk.now,
+		// Loopback is a trusted proxy, so tests choose client IPs with
+		// X-Forwarded-For.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		// The clients' networks may read /metrics.
+		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, exports: exports}
 }
 
 // mustConference creates a conference with a question of each type.

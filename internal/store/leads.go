@@ -68,8 +68,14 @@ func (s *Store) openLead(l *leadcap.Lead, sealed []byte) error {
 
 // RawObjectKey is where the outbox copies a lead's raw submissions in the
 // object store: raw/YYYY/MM/DD/<conference-id>/<lead-id>.json, dated by the
-// lead's creation. Each submission is a new version of that object.
-func RawObjectKey(conferenceID, leadID string, created time.Time) string {
+// lead's creation, which its UUIDv7 id carries. Each submission is a new
+// version of that object.
+func RawObjectKey(conferenceID, leadID string) string {
+	created := time.Now()
+	if id, err := uuid.Parse(leadID); err == nil && id.Version() == 7 {
+		sec, nsec := id.Time().UnixTime()
+		created = time.Unix(sec, nsec)
+	}
 	return "raw/" + created.UTC().Format("2006/01/02") + "/" + conferenceID + "/" + leadID + ".json"
 }
 
@@ -155,6 +161,7 @@ func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, se
 		if errors.Is(err, sql.ErrNoRows) {
 			return res, errRetry // erased between the two statements
 		}
+		res.Replayed = true
 		return res, err
 	}
 	n, err = execCount(ctx, tx, `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,

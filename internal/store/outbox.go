@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // OutboxItem is a raw submission waiting to be copied to the object store.
 type OutboxItem struct {
+	Seq          int64 // the submission row
 	ConferenceID string
 	SubmissionID string
 	LeadID       string
@@ -25,7 +28,7 @@ func SubmissionAD(conferenceID, submissionID string) []byte {
 
 // ClaimOutbox leases up to limit due submissions for lease, so that another
 // worker (on another server) does not take them meanwhile, and returns them
-// oldest first.
+// oldest first. It is one statement, however many it claims.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
 	now := s.now()
 	var items []OutboxItem
@@ -33,36 +36,28 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 		items = items[:0]
 		lock := ""
 		if s.dialect == Postgres {
-			lock = " FOR UPDATE OF s SKIP LOCKED"
+			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		rows, err := tx.query(`SELECT s.conference_id, s.id, s.lead_id, l.created_at, s.attempts, s.received_at, s.data
-			FROM submissions s JOIN leads l ON l.id = s.lead_id
-			WHERE s.pending = $1 AND s.next_attempt_at <= $2 ORDER BY s.next_attempt_at LIMIT $3`+lock, true, micros(now), limit)
+		rows, err := tx.query(`UPDATE submissions SET next_attempt_at = $1 WHERE seq IN (
+				SELECT seq FROM submissions WHERE pending = $2 AND next_attempt_at <= $3
+				ORDER BY next_attempt_at LIMIT $4`+lock+`)
+			RETURNING seq, conference_id, id, lead_id, attempts, received_at, data`,
+			micros(now.Add(lease)), true, micros(now), limit)
 		if err != nil {
 			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var it OutboxItem
-			var created, received int64
-			if err := rows.Scan(&it.ConferenceID, &it.SubmissionID, &it.LeadID, &created, &it.Attempts, &received, &it.Sealed); err != nil {
-				rows.Close()
+			var received int64
+			if err := rows.Scan(&it.Seq, &it.ConferenceID, &it.SubmissionID, &it.LeadID, &it.Attempts, &received, &it.Sealed); err != nil {
 				return err
 			}
 			it.ReceivedAt = fromMicros(received)
-			it.ObjectKey = RawObjectKey(it.ConferenceID, it.LeadID, fromMicros(created))
+			it.ObjectKey = RawObjectKey(it.ConferenceID, it.LeadID)
 			items = append(items, it)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, it := range items {
-			if _, err := tx.exec(`UPDATE submissions SET next_attempt_at = $1 WHERE conference_id = $2 AND id = $3`,
-				micros(now.Add(lease)), it.ConferenceID, it.SubmissionID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", err)
@@ -70,16 +65,24 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 	return items, nil
 }
 
-// CompleteOutbox marks items as copied.
+// CompleteOutbox marks items as copied, in one statement.
 func (s *Store) CompleteOutbox(ctx context.Context, items ...OutboxItem) error {
-	err := s.write(ctx, func(tx *Tx) error {
-		for _, it := range items {
-			if _, err := tx.exec(`UPDATE submissions SET pending = $1, last_error = '' WHERE conference_id = $2 AND id = $3`,
-				false, it.ConferenceID, it.SubmissionID); err != nil {
-				return err
-			}
-		}
+	if len(items) == 0 {
 		return nil
+	}
+	args := []any{false}
+	var in strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, it.Seq)
+		in.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	err := s.write(ctx, func(tx *Tx) error {
+		// The IN list varies with the batch: not worth a prepared statement.
+		_, err := tx.tx.ExecContext(tx.ctx, `UPDATE submissions SET pending = $1, last_error = '' WHERE seq IN (`+in.String()+`)`, args...)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: complete outbox: %w", err)
@@ -94,7 +97,7 @@ func (s *Store) RetryOutbox(ctx context.Context, it OutboxItem, next time.Time, 
 	}
 	err := s.write(ctx, func(tx *Tx) error {
 		_, err := tx.exec(`UPDATE submissions SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
-			WHERE conference_id = $3 AND id = $4`, micros(next), cause, it.ConferenceID, it.SubmissionID)
+			WHERE seq = $3`, micros(next), cause, it.Seq)
 		return err
 	})
 	if err != nil {

@@ -39,6 +39,10 @@ type Sealer interface {
 	BlindIndex(kind, value string) []byte
 }
 
+// pgCommitters is how many PostgreSQL transactions commit groups of writes
+// at once from one server.
+const pgCommitters = 4
+
 // Dialects.
 const (
 	SQLite   = "sqlite"
@@ -95,6 +99,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.db.SetMaxOpenConns(32)
 		s.db.SetMaxIdleConns(32)
 		s.db.SetConnMaxIdleTime(5 * time.Minute)
+		// Writes go through a few committers, each batching whatever is
+		// queued into one transaction: one WAL flush for many leads.
+		// pgx caches prepared statements per connection by itself.
+		s.writer = newWriter(s.db, pgCommitters, false)
 	} else {
 		s.dialect = SQLite
 		if err := s.openSQLite(strings.TrimPrefix(dsn, "sqlite:")); err != nil {
@@ -164,7 +172,7 @@ func (s *Store) openSQLite(path string) error {
 	}
 	s.db.SetMaxOpenConns(8)
 	s.db.SetMaxIdleConns(8)
-	s.writer = newWriter(s.wdb)
+	s.writer = newWriter(s.wdb, 1, true)
 	if s.cdb, err = sql.Open("sqlite", sqliteDSN(path, false)); err != nil {
 		s.Close()
 		return fmt.Errorf("store: open sqlite: %w", err)
@@ -229,24 +237,13 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// write runs fn in a write transaction. On SQLite it goes through the single
-// writer, which commits many callers' transactions together; on PostgreSQL
-// each call has its own transaction. fn may be run again if the transaction
-// hits a serialisation conflict, so it must not have effects outside tx.
-// write returns once the transaction is durably committed.
+// write runs fn in a write transaction through the writer, which commits
+// many callers' transactions together. fn may be run again (when another
+// job of its batch fails, or on a conflict with another server), so it must
+// not have effects outside tx. write returns once the transaction is
+// durably committed.
 func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
-	if s.writer != nil {
-		return s.writer.do(ctx, fn)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(&Tx{tx: tx, ctx: ctx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.writer.do(ctx, fn)
 }
 
 // read runs fn in a read-only transaction, so that it sees one snapshot.
@@ -371,6 +368,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	for _, m := range ms {
 		done := false
 		err := s.write(ctx, func(tx *Tx) error {
+			done = false // the writer may run this again
 			if s.dialect == Postgres {
 				// One migrator at a time when several servers start together.
 				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(7355608)`); err != nil {

@@ -9,21 +9,21 @@ import (
 // single writer it runs statements prepared once on the write connection, so
 // the hot path does not parse SQL again for every lead.
 type Tx struct {
-	tx  *sql.Tx
-	ctx context.Context
-	w   *writer // SQLite's writer and its prepared statements; nil elsewhere
+	tx    *sql.Tx
+	ctx   context.Context
+	cache *stmtCache // SQLite committer's prepared statements; nil elsewhere
 }
 
 // stmt returns the prepared form of query within t, or nil when it is not
 // prepared yet; the writer then prepares it after the batch, since the one
 // write connection is busy with this transaction now.
 func (t *Tx) stmt(query string) *sql.Stmt {
-	if t.w == nil {
+	if t.cache == nil {
 		return nil
 	}
-	st, ok := t.w.stmts[query]
+	st, ok := t.cache.stmts[query]
 	if !ok {
-		t.w.unprepared[query] = true
+		t.cache.unprepared[query] = true
 		return nil
 	}
 	return t.tx.StmtContext(t.ctx, st)

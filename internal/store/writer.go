@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // maxBatch bounds how many callers' transactions share one commit.
@@ -15,20 +18,19 @@ const maxBatch = 512
 // errClosed is returned to writes that arrive after Close.
 var errClosed = errors.New("store: closed")
 
-// writer is SQLite's single writer. It takes whatever is queued, runs each
-// caller's function inside one transaction and commits once: many
-// concurrent submissions share one fsync. It does not wait for a batch to
-// fill, so a lone write is committed at once.
+// writer commits callers' transactions in groups. Each of its committers
+// takes whatever is queued, runs every caller's function inside one
+// transaction and commits once, so many concurrent submissions share one
+// fsync. It does not wait for a batch to fill: a lone write is committed at
+// once. SQLite has one committer on its one write connection; PostgreSQL has
+// a few, each with a connection of its own.
 type writer struct {
-	db *sql.DB
-	// Prepared statements, used only by run's goroutine: a statement first
-	// runs unprepared and is prepared between batches.
-	stmts      map[string]*sql.Stmt
-	unprepared map[string]bool
-	jobs       chan *writeJob
-	quit       chan struct{}
-	done       chan struct{}
-	close      func()
+	db      *sql.DB
+	prepare bool // keep prepared statements per committer (SQLite)
+	jobs    chan *writeJob
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 type writeJob struct {
@@ -37,22 +39,30 @@ type writeJob struct {
 	err chan error
 }
 
-func newWriter(db *sql.DB) *writer {
-	w := &writer{
-		db:         db,
-		stmts:      map[string]*sql.Stmt{},
-		unprepared: map[string]bool{},
-		jobs:       make(chan *writeJob, maxBatch),
-		quit:       make(chan struct{}),
-		done:       make(chan struct{}),
+// stmtCache holds one committer's prepared statements. A statement first
+// runs unprepared and is prepared between batches, when the connection is
+// free.
+type stmtCache struct {
+	stmts      map[string]*sql.Stmt
+	unprepared map[string]bool
+}
+
+func newWriter(db *sql.DB, committers int, prepare bool) *writer {
+	w := &writer{db: db, prepare: prepare, jobs: make(chan *writeJob, maxBatch), quit: make(chan struct{})}
+	for range committers {
+		var cache *stmtCache
+		if prepare {
+			cache = &stmtCache{stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}}
+		}
+		w.wg.Go(func() { w.run(cache) })
 	}
-	var once sync.Once
-	w.close = func() {
-		once.Do(func() { close(w.quit) })
-		<-w.done
-	}
-	go w.run()
 	return w
+}
+
+// close commits what was queued and stops the committers.
+func (w *writer) close() {
+	w.once.Do(func() { close(w.quit) })
+	w.wg.Wait()
 }
 
 // do queues fn and waits until its transaction is committed or fails.
@@ -70,8 +80,7 @@ func (w *writer) do(ctx context.Context, fn func(tx *Tx) error) error {
 	return <-job.err
 }
 
-func (w *writer) run() {
-	defer close(w.done)
+func (w *writer) run(cache *stmtCache) {
 	batch := make([]*writeJob, 0, maxBatch)
 	for {
 		batch = batch[:0]
@@ -79,11 +88,11 @@ func (w *writer) run() {
 		case job := <-w.jobs:
 			batch = append(batch, job)
 		case <-w.quit:
-			// Commit what was queued before Close, then stop.
+			// Commit what was queued before close, then stop.
 			for {
 				select {
 				case job := <-w.jobs:
-					w.commit(append(batch[:0], job))
+					w.commit(cache, append(batch[:0], job))
 					continue
 				default:
 				}
@@ -99,7 +108,7 @@ func (w *writer) run() {
 				break drain
 			}
 		}
-		w.commit(batch)
+		w.commit(cache, batch)
 	}
 }
 
@@ -108,30 +117,46 @@ func (w *writer) run() {
 // transaction of its own, so that one caller's failure undoes nothing of
 // another's. Jobs on the lead path do not fail short of a database error,
 // so the common case is one transaction and one fsync for the whole batch.
-func (w *writer) commit(batch []*writeJob) {
+func (w *writer) commit(cache *stmtCache, batch []*writeJob) {
+	defer cache.prepare(w.db)
 	if len(batch) > 1 {
-		if errs, err := w.runBatch(batch); err == nil {
+		if errs, err := w.runBatch(cache, batch); err == nil {
 			for i, j := range batch {
 				j.err <- errs[i]
 			}
-			w.prepare()
 			return
 		}
 	}
 	for _, j := range batch {
-		errs, err := w.runBatch([]*writeJob{j})
-		if err == nil {
-			err = errs[0]
+		var err error
+		for attempt := 0; ; attempt++ {
+			var errs []error
+			if errs, err = w.runBatch(cache, []*writeJob{j}); err == nil {
+				err = errs[0]
+			}
+			// Another committer's batch (or another server) may hold
+			// what this job needs while waiting for what it holds; the
+			// database then aborts one of them, which is worth a retry.
+			if !transient(err) || attempt == 4 {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 		}
 		j.err <- err
 	}
-	w.prepare()
+}
+
+// transient reports whether err is a deadlock or serialization failure
+// that the same transaction may not meet again.
+func transient(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // runBatch runs jobs in one transaction. It commits and returns each job's
 // outcome when every job succeeded or was cancelled before it started;
 // otherwise it rolls back and returns the first error.
-func (w *writer) runBatch(batch []*writeJob) ([]error, error) {
+func (w *writer) runBatch(cache *stmtCache, batch []*writeJob) ([]error, error) {
 	tx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
@@ -144,7 +169,7 @@ func (w *writer) runBatch(batch []*writeJob) ([]error, error) {
 		}
 		// The job's context may carry values but not cancellation: once
 		// started, a job runs to the end of its transaction.
-		if err := runJob(&Tx{tx: tx, ctx: context.WithoutCancel(j.ctx), w: w}, j); err != nil {
+		if err := runJob(&Tx{tx: tx, ctx: context.WithoutCancel(j.ctx), cache: cache}, j); err != nil {
 			tx.Rollback()
 			return nil, err
 		}
@@ -167,14 +192,17 @@ func runJob(tx *Tx, j *writeJob) (err error) {
 
 // prepare prepares the statements the last batch ran unprepared. Only
 // statements with parameters are kept: they are the repeated ones.
-func (w *writer) prepare() {
-	for q := range w.unprepared {
-		delete(w.unprepared, q)
+func (c *stmtCache) prepare(db *sql.DB) {
+	if c == nil {
+		return
+	}
+	for q := range c.unprepared {
+		delete(c.unprepared, q)
 		if !strings.Contains(q, "$") {
 			continue
 		}
-		if st, err := w.db.Prepare(q); err == nil {
-			w.stmts[q] = st
+		if st, err := db.Prepare(q); err == nil {
+			c.stmts[q] = st
 		}
 	}
 }
