@@ -2,8 +2,6 @@ package export
 
 import (
 	"context"
-	"log/slog"
-	"sort"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/store"
@@ -53,33 +51,6 @@ type AuditEvent struct {
 // or a deletion whose event cannot be recorded fails.
 type Auditor interface {
 	AuditExport(ctx context.Context, ev AuditEvent) error
-}
-
-// LogAuditor writes export events to a log, as "audit" records of
-// component "export". Client addresses, user agents and users' emails are
-// left out: logs hold no personal data.
-type LogAuditor struct {
-	Log *slog.Logger
-}
-
-// AuditExport logs ev.
-func (a LogAuditor) AuditExport(ctx context.Context, ev AuditEvent) error {
-	attrs := []any{"component", "export", "action", ev.Action, "result", ev.Result, "export_id", ev.ExportID}
-	if ev.Actor.ID != "" {
-		attrs = append(attrs, "actor_id", ev.Actor.ID) // a user's id, never the email
-	} else {
-		attrs = append(attrs, "actor", ev.Actor.Name) // cli, system or anonymous
-	}
-	keys := make([]string, 0, len(ev.Detail))
-	for k := range ev.Detail {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		attrs = append(attrs, k, ev.Detail[k])
-	}
-	a.Log.InfoContext(ctx, "audit", attrs...)
-	return nil
 }
 
 // StoreAuditor appends export events to the audit trail in the database,

@@ -66,8 +66,9 @@ func (e *env) otherConnection(t *testing.T) *store.Store {
 	return st
 }
 
-// recorder is an Auditor that keeps the events, standing in for the audit
-// trail until it lands; LogAuditor is the one leadcap serve wires now.
+// recorder is an Auditor that keeps the events in memory, so these tests
+// can look at each one; StoreAuditor (the audit trail) is tested through
+// the server and the CLI.
 type recorder struct {
 	mu     sync.Mutex
 	events []export.AuditEvent
