@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -343,19 +344,19 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 }
 
 // TestNoPlaintextInDataDir submits leads with known emails and phones, lets
-// the outbox copy them to the object store, and greps every file under the
-// data directory for them.
+// the outbox copy them to the object store, exports them through the API,
+// and greps every file under the data directory for them.
 func TestNoPlaintextInDataDir(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
 	s := startServer(t, dir)
-	token := formToken(t, s.url, "belize-expo")
+	render := formToken(t, s.url, "belize-expo")
 	var secrets []string
 	for i := range 25 {
 		email := fmt.Sprintf("zanzibar.person%d@plaintext-check.example", i)
 		phone := fmt.Sprintf("+50162234%02d", i)
 		secrets = append(secrets, email, phone, strings.TrimPrefix(phone, "+501"))
-		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", token, fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
+		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", render, fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
 			t.Fatalf("submit %d: %d %v", i, status, err)
 		}
 	}
@@ -376,11 +377,54 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Stored exports are sealed too, and an XLSX workbook leaves nothing
+	// behind in the data directory's tmp/; the download is in clear. An
+	// admin with a chosen password exports with a token from the CLI.
+	leadcapCmd(t, dir, "users", "create", "--email", "exporter@example.com", "--role", "admin")
+	exporter, err := st.User(context.Background(), "exporter@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := crypto.HashPassword("river stone lantern e2e")
+	if err := st.SetPassword(context.Background(), exporter.ID, hash, false, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`lct_[A-Za-z0-9_-]+`).FindString(leadcapCmd(t, dir, "tokens", "create", "--email", "exporter@example.com", "--name", "e2e"))
+	for _, format := range []string{"xlsx", "csv"} {
+		req, _ := http.NewRequest("POST", s.url+"/api/v1/exports", strings.NewReader(`{"format":"`+format+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer struct {
+			Rows int64  `json:"rows"`
+			URL  string `json:"url"`
+		}
+		json.NewDecoder(res.Body).Decode(&answer)
+		res.Body.Close()
+		if res.StatusCode != 201 || answer.Rows != 25 {
+			t.Fatalf("export %s: %d %+v\n%s", format, res.StatusCode, answer, s.Logs())
+		}
+		dl, err := http.Get(s.url + answer.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := io.ReadAll(dl.Body)
+		dl.Body.Close()
+		if format == "csv" && !bytes.Contains(file, []byte(secrets[0])) {
+			t.Fatalf("downloaded export lacks %q: %d %s", secrets[0], dl.StatusCode, file)
+		}
+	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	<-s.done
+	if out := leadcapCmd(t, dir, "audit", "list"); !strings.Contains(out, "export.download") || !strings.Contains(out, "export.create") {
+		t.Fatalf("no audit events for the exports:\n%s", out)
+	}
 	files := 0
 	rawObjects := 0
-	err := filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
+	err = filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}

@@ -42,6 +42,8 @@ func commands() map[string]command {
 		"config":      {"print the effective configuration, secrets redacted", runConfig},
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
+		"export":      {"write leads to a CSV, JSON, NDJSON or XLSX file", runExport},
+		"exports":     {"list, delete and purge expired stored exports", runExports},
 		"shield":      {"block and allow IPs, ranges and countries; the block log; quarantined leads", runShield},
 		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
 		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},

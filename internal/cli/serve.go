@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
@@ -80,9 +82,23 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer guard.Close()
 
+	tmp, err := privateTemp(cfg)
+	if err != nil {
+		return err
+	}
+	// Workers run until the server has drained, so that the last leads
+	// accepted are still copied to the object store.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	auditor := export.StoreAuditor{Store: st}
+	exports := export.NewService(workCtx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: auditor, Log: log,
+		TempDir: tmp, Retention: cfg.ExportRetention, LinkTTL: cfg.ExportLinkTTL, SyncRows: cfg.ExportSyncRows,
+		BaseURL: strings.TrimSuffix(cfg.PublicURL, "/")})
+
 	handler := server.New(server.Deps{
 		Store:           st,
 		Capture:         capture.New(st, nil).WithMetrics(m).WithForms(forms),
+		Exports:         exports,
 		Log:             log,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		TrustedProxies:  cfg.TrustedProxies,
@@ -112,9 +128,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	// Workers run until the server has drained, so that the last leads
-	// accepted are still copied to the object store.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() {
 		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Metrics: m}
@@ -133,6 +146,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	workers.Go(func() { evaluator.Run(workCtx) })
 	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { guard.Run(workCtx) })
+	workers.Go(func() {
+		j := &export.Janitor{Store: st, Blob: objects, Auditor: auditor, Log: log}
+		j.Run(workCtx)
+	})
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -147,6 +164,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	case err := <-serveErr:
 		stopWork()
 		workers.Wait()
+		exports.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -156,6 +174,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	err = srv.Shutdown(shutCtx)
 	stopWork()
 	workers.Wait()
+	exports.Wait() // a running export stops and is recorded as failed
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

@@ -59,6 +59,14 @@ func (s *Server) routes() {
 	// The built-in alarms of every server.
 	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 
+	// Exports, for those with leads:export. A download link is signed and
+	// expires: the link is its permission, like a presigned URL.
+	s.route("POST /api/v1/exports", access.LeadsExport, s.handleCreateExport)
+	s.route("GET /api/v1/exports", access.LeadsExport, s.handleListExports)
+	s.route("GET /api/v1/exports/{id}", access.LeadsExport, s.handleGetExport)
+	s.route("DELETE /api/v1/exports/{id}", access.LeadsExport, s.handleDeleteExport)
+	s.route("GET /api/v1/exports/{id}/download", access.Public, s.handleDownloadExport)
+
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/shield"
@@ -23,6 +24,7 @@ import (
 type Deps struct {
 	Store          *store.Store
 	Capture        *capture.Service
+	Exports        *export.Service
 	Log            *slog.Logger
 	MaxBodyBytes   int64
 	TrustedProxies []netip.Prefix

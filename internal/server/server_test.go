@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/metrics"
@@ -36,6 +38,8 @@ type testServer struct {
 	clock  *clock
 	forms  *shield.Forms
 	shield *shield.Shield
+	// exports stores exports in a temporary object directory.
+	exports *export.Service
 }
 
 func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
@@ -100,9 +104,18 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 		su.forms(&fo)
 	}
 	forms := shield.NewForms(fo)
+	objects, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objects.Close() })
+	exports := export.NewService(ctx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: export.StoreAuditor{Store: st},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TempDir: t.TempDir(), Now: clk.now})
+	t.Cleanup(exports.Wait)
 	h := server.New(server.Deps{
 		Store:          st,
 		Capture:        capture.New(st, nil).WithForms(forms),
+		Exports:        exports,
 		Log:            log,
 		MaxBodyBytes:   64 << 10,
 		Identity:       ident,
@@ -129,7 +142,7 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 		ts.Start()
 	}
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms, shield: guard}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms, shield: guard, exports: exports}
 }
 
 // formToken fetches a render token for the conference's form, as the

@@ -59,7 +59,7 @@ func (s *Store) openLead(l *leadcap.Lead, sealed []byte) error {
 		return fmt.Errorf("open lead %s: %w", l.ID, err)
 	}
 	var p personal
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := decodePersonal(b, &p); err != nil {
 		return fmt.Errorf("decode lead %s: %w", l.ID, err)
 	}
 	p.apply(l)
@@ -269,17 +269,26 @@ const leadColumns = `id, conference_id, submission_id, source, device_id, consen
 func (s *Store) scanLead(row scanner) (*leadcap.Lead, error) {
 	var l leadcap.Lead
 	var sealed []byte
-	var consentAt, created, updated int64
-	if err := row.Scan(&l.ID, &l.ConferenceID, &l.SubmissionID, &l.Source, &l.DeviceID, &l.Consent.Contact,
-		&l.Consent.Marketing, &l.Consent.Version, &l.Consent.TextHash, &consentAt, &l.Spam, &l.SpamReason,
-		&sealed, &created, &updated); err != nil {
+	if err := scanRawLead(row, &l, &sealed); err != nil {
 		return nil, err
 	}
-	l.Consent.At, l.CreatedAt, l.UpdatedAt = fromMicros(consentAt), fromMicros(created), fromMicros(updated)
 	if err := s.openLead(&l, sealed); err != nil {
 		return nil, err
 	}
 	return &l, nil
+}
+
+// scanRawLead scans the leadColumns of a row into l, leaving the personal
+// fields sealed.
+func scanRawLead(row scanner, l *leadcap.Lead, sealed *[]byte) error {
+	var consentAt, created, updated int64
+	if err := row.Scan(&l.ID, &l.ConferenceID, &l.SubmissionID, &l.Source, &l.DeviceID, &l.Consent.Contact,
+		&l.Consent.Marketing, &l.Consent.Version, &l.Consent.TextHash, &consentAt, &l.Spam, &l.SpamReason,
+		sealed, &created, &updated); err != nil {
+		return err
+	}
+	l.Consent.At, l.CreatedAt, l.UpdatedAt = fromMicros(consentAt), fromMicros(created), fromMicros(updated)
+	return nil
 }
 
 // Lead returns the lead with its history of submissions, or ENOTFOUND.
