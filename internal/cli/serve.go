@@ -16,6 +16,7 @@ import (
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
+	"github.com/leadcap/leadcap/internal/store"
 )
 
 func newLogger(env *Env, cfg config.Config) *slog.Logger {
@@ -73,6 +74,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		TrustedProxies: cfg.TrustedProxies,
 		Identity:       ident,
 		SecureCookies:  cfg.SecureCookies(),
+		Blob:           objects,
+		PublicURL:      cfg.PublicURL,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -96,6 +99,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
 		w.Run(workCtx)
 	})
+
+	workers.Go(func() { indexForSearch(workCtx, st, log) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -124,4 +129,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log.Info("stopped", "component", "http")
 	return nil
+}
+
+// indexForSearch gives search terms to leads stored before leadcap could
+// search, logging its progress.
+func indexForSearch(ctx context.Context, st *store.Store, log *slog.Logger) {
+	n, err := st.IndexLeads(ctx, 500, func(done int) {
+		log.Info("indexing leads for search", "component", "store", "indexed", done)
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Error("index leads for search", "component", "store", "indexed", n, "err", err)
+	} else if n > 0 {
+		log.Info("indexed leads for search", "component", "store", "indexed", n)
+	}
 }

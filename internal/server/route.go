@@ -69,6 +69,8 @@ func (s *Server) authorize(perm access.Permission, h http.HandlerFunc) http.Hand
 			return
 		}
 		if perm != access.Public {
+			// What a signed-in caller sees is theirs alone: no cache keeps it.
+			w.Header().Set("Cache-Control", "no-store")
 			if p == nil {
 				s.writeError(w, r, "auth", leadcap.Errorf(leadcap.EUNAUTHORIZED, "sign in or send a bearer token"))
 				return

@@ -38,6 +38,27 @@ func (s *Server) routes() {
 	// The audit trail.
 	s.route("GET /api/v1/audit", access.AuditRead, s.handleAudit)
 
+	// Conferences and their QR codes.
+	s.route("GET /api/v1/conferences", access.ConferencesRead, s.handleConferences)
+	s.route("POST /api/v1/conferences", access.ConferencesWrite, s.handleCreateConference)
+	s.route("GET /api/v1/conferences/{id}", access.ConferencesRead, s.handleConference)
+	s.route("PATCH /api/v1/conferences/{id}", access.ConferencesWrite, s.handleUpdateConference)
+	s.route("POST /api/v1/conferences/{id}/open", access.ConferencesWrite, s.handleOpenConference)
+	s.route("POST /api/v1/conferences/{id}/close", access.ConferencesWrite, s.handleCloseConference)
+	s.route("DELETE /api/v1/conferences/{id}", access.ConferencesWrite, s.handleDeleteConference) // force: leads:delete
+	s.route("GET /api/v1/conferences/{id}/qr.png", access.ConferencesRead, s.handleQRPNG)
+	s.route("GET /api/v1/conferences/{id}/qr.svg", access.ConferencesRead, s.handleQRSVG)
+
+	// Leads, for staff.
+	s.route("GET /api/v1/leads", access.LeadsRead, s.handleLeads)
+	s.route("GET /api/v1/leads/{id}", access.LeadsRead, s.handleLead)
+	s.route("PATCH /api/v1/leads/{id}", access.LeadsWrite, s.handleUpdateLead)
+	s.route("PATCH /api/v1/leads/{id}/fields", access.LeadsRectify, s.handleRectifyLead)
+	s.route("DELETE /api/v1/leads/{id}", access.LeadsDelete, s.handleDeleteLead)
+
+	// The API described, in OpenAPI 3.1.
+	s.route("GET /api/v1/openapi.json", access.Public, s.handleOpenAPI)
+
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)
 }

@@ -198,6 +198,41 @@ func matrixCases() map[string]matrixCase {
 		"GET /api/v1/users/{id}/auth-events": {"a", 200, spare("GET", "/auth-events?limit=5", nil), false},
 		"GET /api/v1/audit":                  {"a", 200, static("GET", "/api/v1/audit?action=auth&limit=10", nil), false},
 		"/api/":                              {"p", 404, static("GET", "/api/v1/no-such-thing", nil), false},
+
+		"GET /api/v1/conferences": {"asv", 200, static("GET", "/api/v1/conferences", nil), false},
+		"POST /api/v1/conferences": {"as", 201, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/api/v1/conferences", map[string]any{"name": fmt.Sprintf("Matrix %d", e.next())}
+		}, false},
+		"GET /api/v1/conferences/{id}":   {"asv", 200, static("GET", "/api/v1/conferences/expo", nil), false},
+		"PATCH /api/v1/conferences/{id}": {"as", 200, static("PATCH", "/api/v1/conferences/expo", map[string]any{"venue": "Hall 2"}), false},
+		"POST /api/v1/conferences/{id}/open": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("draft-", e.next()), leadcap.StatusDraft)
+			return "POST", "/api/v1/conferences/" + c.ID + "/open", nil
+		}, false},
+		"POST /api/v1/conferences/{id}/close": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("open-", e.next()), leadcap.StatusOpen)
+			return "POST", "/api/v1/conferences/" + c.ID + "/close", nil
+		}, false},
+		"DELETE /api/v1/conferences/{id}": {"as", 204, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("gone-", e.next()), leadcap.StatusDraft)
+			return "DELETE", "/api/v1/conferences/" + c.ID, nil
+		}, false},
+		"GET /api/v1/conferences/{id}/qr.png": {"asv", 200, static("GET", "/api/v1/conferences/expo/qr.png", nil), false},
+		"GET /api/v1/conferences/{id}/qr.svg": {"asv", 200, static("GET", "/api/v1/conferences/expo/qr.svg?download=1", nil), false},
+		"GET /api/v1/leads":                   {"asv", 200, static("GET", "/api/v1/leads?q=ana&sort=rating", nil), false},
+		"GET /api/v1/leads/{id}": {"asv", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "GET", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()), nil
+		}, false},
+		"PATCH /api/v1/leads/{id}": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "PATCH", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()), map[string]any{"rating": "hot", "note": "Call back"}
+		}, false},
+		"PATCH /api/v1/leads/{id}/fields": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "PATCH", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()) + "/fields", map[string]any{"company": "Globex"}
+		}, false},
+		"DELETE /api/v1/leads/{id}": {"a", 204, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "DELETE", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()), nil
+		}, false},
+		"GET /api/v1/openapi.json": {"p", 200, static("GET", "/api/v1/openapi.json", nil), false},
 	}
 }
 

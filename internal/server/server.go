@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/store"
@@ -31,6 +32,11 @@ type Deps struct {
 	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
 	// ends at a proxy in front (the public URL is https).
 	SecureCookies bool
+	// Blob is the object store: QR codes (qr/), raw copies of leads.
+	Blob blob.Store
+	// PublicURL is the base of booth form links and QR codes; empty takes
+	// the scheme and host of each request.
+	PublicURL string
 }
 
 // Server serves leadcap's HTTP routes.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/identity"
@@ -26,10 +27,22 @@ type testServer struct {
 	*httptest.Server
 	store *store.Store
 	ident *identity.Service
+	blob  *blob.Dir
 	clock *clock
 }
 
 func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
+	t.Helper()
+	return buildTestServer(t, dsn, nil, opts...)
+}
+
+// newTestServerWith is newTestServer with a public URL configured.
+func newTestServerWith(t *testing.T, dsn, publicURL string) *testServer {
+	t.Helper()
+	return buildTestServer(t, dsn, func(d *server.Deps) { d.PublicURL = publicURL })
+}
+
+func buildTestServer(t *testing.T, dsn string, deps func(*server.Deps), opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
@@ -44,26 +57,36 @@ func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *t
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	objects, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objects.Close() })
 	clk := newClock()
 	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
 	for _, f := range opts {
 		f(&o)
 	}
 	ident := identity.New(o)
-	h := server.New(server.Deps{
+	d := server.Deps{
 		Store:        st,
 		Capture:      capture.New(st, nil),
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
 		Identity:     ident,
 		Now:          clk.now,
+		Blob:         objects,
 		// Loopback is a trusted proxy, so tests choose client IPs with
 		// X-Forwarded-For.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-	})
+	}
+	if deps != nil {
+		deps(&d)
+	}
+	h := server.New(d)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st, ident: ident, clock: clk}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, blob: objects}
 }
 
 // mustConference creates a conference with a question of each type.
