@@ -187,4 +187,7 @@ func (a *Answers) UnmarshalJSON(b []byte) error {
 type CaptureResult struct {
 	LeadID string `json:"id"`
 	Result string `json:"status"` // ResultCreated or ResultUpdated
+	// Replayed reports that the submission_id was seen before and nothing
+	// was stored; the client is not told.
+	Replayed bool `json:"-"`
 }

@@ -13,14 +13,19 @@ import (
 // it needs.
 type Permission string
 
-// Permissions. Public, SignedIn and Self are not granted by role: Public
-// needs no caller at all, SignedIn any signed-in caller (even one who must
-// first change a temporary password or enrol in MFA), Self any caller in
-// good standing acting on their own account.
+// Permissions. Public, SignedIn, Self and Monitoring are not granted by
+// role: Public needs no caller at all, SignedIn any signed-in caller (even
+// one who must first change a temporary password or enrol in MFA), Self any
+// caller in good standing acting on their own account, and Monitoring a
+// client on an operator's network (see below).
 const (
 	Public   Permission = "public"
 	SignedIn Permission = "signed-in"
 	Self     Permission = "self"
+	// Monitoring needs no user either: such a route answers only loopback
+	// and the networks of LEADCAP_METRICS_ALLOW, with the bearer token
+	// LEADCAP_METRICS_TOKEN when one is set (Prometheus scrapes it).
+	Monitoring Permission = "monitoring"
 
 	LeadsRead        Permission = "leads:read"
 	LeadsWrite       Permission = "leads:write" // notes, ratings, tags; trusted lead sources
@@ -33,13 +38,14 @@ const (
 	AuditRead        Permission = "audit:read"
 	SettingsManage   Permission = "settings:manage"
 	ShieldManage     Permission = "shield:manage"
+	AlarmsRead       Permission = "alarms:read" // the built-in alarms and their history
 )
 
 // roleTable is the one table from role to permissions.
 func roleTable() map[leadcap.Role][]Permission {
 	return map[leadcap.Role][]Permission{
 		leadcap.RoleAdmin: {LeadsRead, LeadsWrite, LeadsDelete, LeadsExport, ConferencesRead, ConferencesWrite,
-			UsersManage, AuditRead, SettingsManage, ShieldManage, LeadsRectify},
+			UsersManage, AuditRead, SettingsManage, ShieldManage, AlarmsRead, LeadsRectify},
 		leadcap.RoleStaff:  {LeadsRead, LeadsWrite, ConferencesRead, ConferencesWrite},
 		leadcap.RoleViewer: {LeadsRead, ConferencesRead},
 	}
@@ -55,12 +61,12 @@ func RolePermissions(role leadcap.Role) []Permission {
 // their role. Managing users, settings and the shield is not among them:
 // whoever needs those should be an admin.
 func Grantable() []Permission {
-	return []Permission{LeadsRead, LeadsWrite, LeadsDelete, LeadsExport, ConferencesRead, ConferencesWrite, AuditRead, LeadsRectify}
+	return []Permission{LeadsRead, LeadsWrite, LeadsDelete, LeadsExport, ConferencesRead, ConferencesWrite, AuditRead, AlarmsRead, LeadsRectify}
 }
 
 // All returns every permission, in a stable order.
 func All() []Permission {
-	return append([]Permission{Public, SignedIn, Self}, roleTable()[leadcap.RoleAdmin]...)
+	return append([]Permission{Public, SignedIn, Self, Monitoring}, roleTable()[leadcap.RoleAdmin]...)
 }
 
 // Known reports whether p is one of All.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -20,8 +21,9 @@ const cacheTTL = time.Second
 
 // Service captures leads. It is safe for concurrent use.
 type Service struct {
-	store *store.Store
-	now   func() time.Time
+	store   *store.Store
+	now     func() time.Time
+	metrics *metrics.Metrics
 
 	mu    sync.Mutex
 	cache map[string]cached // by slug and by id
@@ -39,6 +41,13 @@ func New(st *store.Store, now func() time.Time) *Service {
 		now = time.Now
 	}
 	return &Service{store: st, now: now, cache: map[string]cached{}}
+}
+
+// WithMetrics makes s record each accepted submission (by conference,
+// source and result) and each quarantined one in m. Call it before use.
+func (s *Service) WithMetrics(m *metrics.Metrics) *Service {
+	s.metrics = m
+	return s
 }
 
 // Meta is what the server knows of a submission besides its body.
@@ -97,5 +106,18 @@ func (s *Service) Submit(ctx context.Context, in *intake.Input, meta Meta) (lead
 		return res, nil, fmt.Errorf("capture: %w", err)
 	}
 	lead.ID = res.LeadID
+	s.record(c, lead, res)
 	return res, lead, nil
+}
+
+// record counts an accepted submission.
+func (s *Service) record(c *leadcap.Conference, lead *leadcap.Lead, res leadcap.CaptureResult) {
+	result := res.Result
+	if res.Replayed {
+		result = metrics.ResultReplayed
+	}
+	s.metrics.LeadSubmitted(c.Slug, lead.Source, result)
+	if lead.Spam && !res.Replayed {
+		s.metrics.SpamQuarantined()
+	}
 }

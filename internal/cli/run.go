@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/metrics"
 )
 
 // Env is what a command may touch of the outside world.
@@ -22,6 +23,10 @@ type Env struct {
 	// Ready, if set, is called by serve with its listening address once it
 	// accepts connections (tests use it to find a port-0 server).
 	Ready func(addr string)
+	// Metrics, if set, is called by serve with the server's metrics before
+	// it listens (tests record through it the events of code that does not
+	// record them yet).
+	Metrics func(*metrics.Metrics)
 }
 
 // command is one subcommand; run gets the arguments after its name.
@@ -37,6 +42,8 @@ func commands() map[string]command {
 		"config":      {"print the effective configuration, secrets redacted", runConfig},
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
+		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},
+		"status":      {"the daily check: leads, errors, blocked requests, storage, alarms, backups", runStatus},
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
 		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
 		"audit":       {"list the audit trail; verify its hash chain", runAudit},

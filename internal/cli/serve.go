@@ -14,6 +14,7 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/store"
@@ -66,12 +67,24 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer objects.Close()
 
+	m := metrics.New(leadcap.Version, nil)
+	if env.Metrics != nil {
+		env.Metrics(m)
+	}
+	evaluator, dispatcher, err := newAlarms(cfg, log, m, st)
+	if err != nil {
+		return err
+	}
+
 	handler := server.New(server.Deps{
 		Store:          st,
-		Capture:        capture.New(st, nil),
+		Capture:        capture.New(st, nil).WithMetrics(m),
 		Log:            log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,
+		Metrics:        m,
+		MetricsAllow:   cfg.MetricsAllow,
+		MetricsToken:   cfg.MetricsToken,
 		Identity:       ident,
 		SecureCookies:  cfg.SecureCookies(),
 		Blob:           objects,
@@ -84,7 +97,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -96,9 +109,21 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() {
-		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval}
+		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Metrics: m}
 		w.Run(workCtx)
 	})
+	workers.Go(func() {
+		interval := min(cfg.AlarmInterval, 5*time.Second)
+		p := &metrics.Probe{Metrics: m, Log: log, Interval: interval, SizeInterval: 12 * interval,
+			Outbox: st.OutboxStats, DatabaseSize: st.SizeBytes,
+			ObjectStoreSize: func(ctx context.Context) (int64, error) {
+				u, err := objects.Usage(ctx, "")
+				return u.StoredBytes, err
+			}}
+		p.Run(workCtx)
+	})
+	workers.Go(func() { evaluator.Run(workCtx) })
+	workers.Go(func() { dispatcher.Run(workCtx) })
 
 	workers.Go(func() { indexForSearch(workCtx, st, log) })
 

@@ -35,6 +35,18 @@ type Config struct {
 	MaxBodyBytes    int64          // largest lead submission body
 	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+
+	// Observability: metrics, alarms and their notifications.
+	NodeName           string         // this server's name in alarms; default the host name (see Node)
+	MetricsAllow       []netip.Prefix // networks besides loopback that /metrics answers
+	MetricsToken       string         // if set, /metrics also wants "Authorization: Bearer <token>"
+	AlarmInterval      time.Duration  // how often the alarm evaluator samples the metrics
+	AlarmRules         string         // changes to the default alarm rules, e.g. api_5xx=10/5m,failed_logins=off
+	AlarmWebhookURL    string         // where alarm changes are posted as signed JSON
+	AlarmWebhookSecret string         // HMAC-SHA256 key of the webhook signature
+	AlarmEmail         []string       // who gets alarm changes by email
+	SMTPURL            string         // smtp://user:password@host:587 or smtps://...
+	SMTPFrom           string         // sender address of leadcap's email
 	// Identity: console sessions and passwords.
 	SessionIdleTimeout time.Duration // a console session idle this long ends
 	SessionMaxAge      time.Duration // a console session ends this long after sign-in
@@ -53,6 +65,7 @@ func Default() Config {
 		MaxBodyBytes:    64 << 10,
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
+		AlarmInterval:   5 * time.Second,
 
 		SessionIdleTimeout: 2 * time.Hour,
 		SessionMaxAge:      12 * time.Hour,
@@ -106,32 +119,8 @@ func settings() []setting {
 	add("log_level", "debug, info, warn or error", false, g, st)
 	g, st = str(func(c *Config) *string { return &c.AdminEmail })
 	add("admin_email", "email of the first admin, created on first start", false, g, st)
-	add("trusted_proxies", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is used", false,
-		func(c *Config) string {
-			var out []string
-			for _, p := range c.TrustedProxies {
-				out = append(out, p.String())
-			}
-			return strings.Join(out, ",")
-		},
-		func(c *Config, v string) error {
-			c.TrustedProxies = nil
-			for _, f := range strings.Split(v, ",") {
-				if f = strings.TrimSpace(f); f == "" {
-					continue
-				}
-				p, err := netip.ParsePrefix(f)
-				if err != nil {
-					a, aerr := netip.ParseAddr(f)
-					if aerr != nil {
-						return fmt.Errorf("not an IP or CIDR: %q", f)
-					}
-					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-				}
-				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
-			}
-			return nil
-		})
+	gp, sp := prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })
+	add("trusted_proxies", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is used", false, gp, sp)
 	add("max_body_bytes", "largest accepted lead submission, in bytes", false,
 		func(c *Config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) },
 		func(c *Config, v string) error {
@@ -146,6 +135,35 @@ func settings() []setting {
 	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	g, st = str(func(c *Config) *string { return &c.NodeName })
+	add("node_name", "this server's name in alarms (default: the host name)", false, g, st)
+	gp, sp = prefixes(func(c *Config) *[]netip.Prefix { return &c.MetricsAllow })
+	add("metrics_allow", "comma-separated IPs or CIDRs besides loopback that /metrics answers", false, gp, sp)
+	g, st = str(func(c *Config) *string { return &c.MetricsToken })
+	add("metrics_token", "if set, /metrics also wants this bearer token", true, g, st)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.AlarmInterval })
+	add("alarm_interval", "how often the alarm evaluator samples the metrics", false, gd, sd)
+	g, st = str(func(c *Config) *string { return &c.AlarmRules })
+	add("alarm_rules", "changes to the default alarm rules: NAME=THRESHOLD/WINDOW, outbox_lag=DURATION or NAME=off, comma-separated", false, g, st)
+	g, st = str(func(c *Config) *string { return &c.AlarmWebhookURL })
+	add("alarm_webhook_url", "URL that alarm changes are posted to as signed JSON", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.AlarmWebhookSecret })
+	add("alarm_webhook_secret", "key of the webhook's HMAC-SHA256 signature", true, g, st)
+	add("alarm_email", "comma-separated addresses that get alarm changes by email", false,
+		func(c *Config) string { return strings.Join(c.AlarmEmail, ",") },
+		func(c *Config, v string) error {
+			c.AlarmEmail = nil
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					c.AlarmEmail = append(c.AlarmEmail, a)
+				}
+			}
+			return nil
+		})
+	g, st = str(func(c *Config) *string { return &c.SMTPURL })
+	add("smtp_url", "mail server: smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.SMTPFrom })
+	add("smtp_from", "sender address of leadcap's email", false, g, st)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })
 	add("session_idle_timeout", "a console session idle this long ends", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })
@@ -163,6 +181,35 @@ func settings() []setting {
 			return nil
 		})
 	return s
+}
+
+// prefixes reads and writes a comma-separated list of IPs and CIDRs.
+func prefixes(p func(*Config) *[]netip.Prefix) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string {
+			var out []string
+			for _, pr := range *p(c) {
+				out = append(out, pr.String())
+			}
+			return strings.Join(out, ",")
+		},
+		func(c *Config, v string) error {
+			*p(c) = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				pr, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("not an IP or CIDR: %q", f)
+					}
+					pr = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				*p(c) = append(*p(c), pr.Masked())
+			}
+			return nil
+		}
 }
 
 func envName(name string) string  { return "LEADCAP_" + strings.ToUpper(name) }
@@ -323,6 +370,7 @@ func (c Config) Validate() error {
 	if c.OutboxInterval < 10*time.Millisecond {
 		bad("outbox_interval", "must be at least 10ms")
 	}
+	c.validateObservability(bad)
 	if c.SessionIdleTimeout < time.Minute {
 		bad("session_idle_timeout", "must be at least 1m")
 	}

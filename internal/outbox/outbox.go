@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/blob"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -27,6 +28,9 @@ type Worker struct {
 	// waits for an fsync, so they overlap. Default 16.
 	Parallel int
 	Now      func() time.Time
+	// Metrics, if set, counts copies written and failures (as errors of
+	// the outbox component).
+	Metrics *metrics.Metrics
 }
 
 // RawObject is the JSON document stored for each raw submission. Sealed
@@ -52,6 +56,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			n, err := w.RunOnce(ctx)
 			if err != nil && ctx.Err() == nil {
 				w.Log.Error("outbox pass failed", "component", "outbox", "err", err)
+				w.Metrics.Error("outbox")
 			}
 			if n == 0 || err != nil {
 				break
@@ -103,8 +108,10 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	for i, it := range items {
 		if err := failed[i]; err != nil {
 			next := now().Add(Backoff(it.Attempts))
-			w.Log.Warn("raw copy failed, will retry", "component", "outbox", "attempts", it.Attempts+1,
+			// An error, though it is retried: the object store refuses writes.
+			w.Log.Error("raw copy failed, will retry", "component", "outbox", "attempts", it.Attempts+1,
 				"retry_at", next.UTC().Format(time.RFC3339), "err", err)
+			w.Metrics.Error("outbox")
 			if rerr := w.Store.RetryOutbox(ctx, it, next, err.Error()); rerr != nil {
 				return len(done), rerr
 			}
@@ -116,6 +123,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if err := w.Store.CompleteOutbox(ctx, done...); err != nil {
 			return 0, err
 		}
+		w.Metrics.OutboxCopied(len(done))
 	}
 	return len(done), nil
 }

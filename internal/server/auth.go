@@ -54,10 +54,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.Identity.Login(r.Context(), actor(r, nil), in.Email, in.Password, deviceCookieValue(r))
 	if err != nil {
+		s.countFailedLogin(err)
 		s.writeError(w, r, "auth", err)
 		return
 	}
 	s.answerSignIn(w, r, res)
+}
+
+// countFailedLogin counts a sign-in refused for its credentials (not one
+// throttled or malformed).
+func (s *Server) countFailedLogin(err error) {
+	if leadcap.ErrorCode(err) == leadcap.EUNAUTHORIZED {
+		s.Metrics.FailedLogin()
+	}
 }
 
 // handleLoginMFA is POST /api/v1/auth/mfa: the ticket from login and a
@@ -78,6 +87,7 @@ func (s *Server) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.Identity.LoginMFA(r.Context(), actor(r, nil), in.Ticket, in.Code, in.RecoveryCode, deviceCookieValue(r))
 	if err != nil {
+		s.countFailedLogin(err)
 		s.writeError(w, r, "auth", err)
 		return
 	}

@@ -21,7 +21,8 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	fail := func(name, msg string) { checks[name], ok = msg, false }
 	if err := s.Store.CheckWritable(ctx); err != nil {
 		fail("database", "not writable")
-		s.Log.ErrorContext(ctx, "readiness: database", "component", "http", "err", err)
+		s.Log.ErrorContext(ctx, "readiness: database", "component", "http", "request_id", requestID(ctx), "err", err)
+		s.Metrics.Error("http")
 	} else {
 		checks["database"] = "ok"
 	}

@@ -15,6 +15,7 @@ import (
 func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	in, err := intake.DecodeRequest(r, s.MaxBodyBytes)
 	if err != nil {
+		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)
 		return
 	}
@@ -24,6 +25,7 @@ func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	trusted := p != nil && p.Via == access.ViaToken && p.Can(access.LeadsWrite)
 	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String(), Trusted: trusted})
 	if err != nil {
+		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)
 		return
 	}

@@ -85,16 +85,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					s.writeError(sw, r, "http", fmt.Errorf("panic: %v", v))
 				} else {
 					s.Log.ErrorContext(ctx, "panic after response started", "component", "http", "request_id", id, "err", fmt.Sprint(v))
+					s.Metrics.Error("http")
 				}
 			}
 			status := sw.status
 			if status == 0 {
 				status = http.StatusOK
 			}
+			elapsed := s.Now().Sub(start)
+			s.Metrics.ObserveRequest(routeOf(r), componentOf(r), status, elapsed)
 			s.Log.LogAttrs(ctx, levelFor(status), "request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", routeOf(r)),
 				slog.Int("status", status), slog.Int64("bytes", sw.bytes),
-				slog.Float64("duration_ms", float64(s.Now().Sub(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("component", componentOf(r)))
 		}()
 		next.ServeHTTP(sw, r)
@@ -126,6 +129,8 @@ func componentOf(r *http.Request) string {
 		return "users"
 	case strings.HasPrefix(p, "/api/v1/audit"):
 		return "audit"
+	case strings.HasPrefix(p, "/api/v1/alarms"):
+		return "alarms"
 	}
 	return "http"
 }

@@ -53,6 +53,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, component st
 	if status >= 500 {
 		s.Log.ErrorContext(r.Context(), "request failed", "component", component, "request_id", requestID(r.Context()),
 			"route", r.Pattern, "err", err)
+		s.Metrics.Error(component)
+	}
+	if status == http.StatusTooManyRequests {
+		s.Metrics.RateLimited(component)
 	}
 	var retry interface{ RetryAfter() time.Duration }
 	if errors.As(err, &retry) {

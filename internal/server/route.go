@@ -42,6 +42,10 @@ func (s *Server) route(pattern string, perm access.Permission, h http.HandlerFun
 // state-changing request must carry its CSRF token. No credentials on a
 // protected route is 401; credentials without the permission, 403.
 func (s *Server) authorize(perm access.Permission, h http.HandlerFunc) http.HandlerFunc {
+	if perm == access.Monitoring {
+		// Its bearer token, if any, is the metrics token, not a user's.
+		return s.internalOnly(h)
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		bearer, hasAuth, err := bearerToken(r)
 		if err != nil {

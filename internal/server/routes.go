@@ -8,6 +8,8 @@ func (s *Server) routes() {
 	// Health, for load balancers and orchestrators.
 	s.route("GET /healthz", access.Public, s.handleHealthz)
 	s.route("GET /readyz", access.Public, s.handleReadyz)
+	// Prometheus metrics, for loopback and LEADCAP_METRICS_ALLOW only.
+	s.route("GET /metrics", access.Monitoring, s.handleMetrics)
 
 	// Public: visitors create leads.
 	s.route("POST /api/v1/leads", access.Public, s.handleCreateLead)
@@ -37,6 +39,9 @@ func (s *Server) routes() {
 
 	// The audit trail.
 	s.route("GET /api/v1/audit", access.AuditRead, s.handleAudit)
+
+	// The built-in alarms of every server.
+	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 
 	// Conferences and their QR codes.
 	s.route("GET /api/v1/conferences", access.ConferencesRead, s.handleConferences)

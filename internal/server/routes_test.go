@@ -120,6 +120,10 @@ func matrixCases() map[string]matrixCase {
 	return map[string]matrixCase{
 		"GET /healthz": {"p", 200, static("GET", "/healthz", nil), false},
 		"GET /readyz":  {"p", 200, static("GET", "/readyz", nil), false},
+		// Whatever the role: the client's network is in LEADCAP_METRICS_ALLOW
+		// (TestMetricsAccess checks the refusals).
+		"GET /metrics":       {"p", 200, static("GET", "/metrics", nil), false},
+		"GET /api/v1/alarms": {"a", 200, static("GET", "/api/v1/alarms", nil), false},
 		"POST /api/v1/leads": {"p", 201, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
 			n := e.next()
 			return "POST", "/api/v1/leads", lead(map[string]any{"submission_id": fmt.Sprint("m-", n), "email": fmt.Sprintf("m%d@example.com", n)})

@@ -9,9 +9,11 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/identity"
+	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -26,6 +28,13 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+	// Metrics records every request and error; nil gets a fresh set.
+	Metrics *metrics.Metrics
+	// MetricsAllow are the networks besides loopback that /metrics (the
+	// routes of access.Monitoring) answers; MetricsToken, if set, is also
+	// required there as a bearer token.
+	MetricsAllow []netip.Prefix
+	MetricsToken string
 	// Identity signs users in and finds the caller of each request; without
 	// it only public routes answer.
 	Identity *identity.Service
@@ -44,6 +53,8 @@ type Server struct {
 	Deps
 	mux   *http.ServeMux
 	table []Route // every route with its permission, as registered
+
+	metricsHandler http.Handler // serves Metrics in the Prometheus format
 }
 
 // New returns leadcap's HTTP handler.
@@ -51,10 +62,13 @@ func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(leadcap.Version, d.Now)
+	}
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler()}
 	s.routes()
 	return s.middleware(s.mux)
 }

@@ -79,6 +79,8 @@ func buildTestServer(t *testing.T, dsn string, deps func(*server.Deps), opts ...
 		// Loopback is a trusted proxy, so tests choose client IPs with
 		// X-Forwarded-For.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		// The clients' networks may read /metrics.
+		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	}
 	if deps != nil {
 		deps(&d)

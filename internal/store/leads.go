@@ -162,6 +162,7 @@ func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index []b
 		if errors.Is(err, sql.ErrNoRows) {
 			return res, errRetry // erased between the two statements
 		}
+		res.Replayed = true
 		return res, err
 	}
 	n, err = execCount(ctx, tx, `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,

@@ -368,6 +368,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	for _, m := range ms {
 		done := false
 		err := s.write(ctx, func(tx *Tx) error {
+			done = false // the writer may run this again
 			if s.dialect == Postgres {
 				// One migrator at a time when several servers start together.
 				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(7355608)`); err != nil {
