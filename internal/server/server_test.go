@@ -31,7 +31,7 @@ type testServer struct {
 	clock *clock
 }
 
-func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
+func newTestServer(t testing.TB, dsn string, opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	return buildTestServer(t, dsn, nil, opts...)
 }
@@ -42,7 +42,7 @@ func newTestServerWith(t *testing.T, dsn, publicURL string) *testServer {
 	return buildTestServer(t, dsn, func(d *server.Deps) { d.PublicURL = publicURL })
 }
 
-func buildTestServer(t *testing.T, dsn string, deps func(*server.Deps), opts ...func(*identity.Options)) *testServer {
+func buildTestServer(t testing.TB, dsn string, deps func(*server.Deps), opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -178,8 +179,7 @@ func (q *LeadQuery) where(arg func(any) string) string {
 	case RatingNone:
 		b.WriteString(` AND l.rating = 0`)
 	default:
-		// "rating > 0" lets SQLite see that the partial index applies.
-		b.WriteString(` AND l.rating = ` + arg(ratingCodes[q.Rating]) + ` AND l.rating > 0`)
+		b.WriteString(` AND l.rating = ` + arg(ratingCodes[q.Rating]))
 	}
 	if q.Source != "" {
 		b.WriteString(` AND l.source = ` + arg(q.Source))
@@ -208,6 +208,11 @@ func (s *Store) ListLeads(ctx context.Context, q LeadQuery) (*LeadPage, error) {
 	search, err := s.parseSearch(q.Search)
 	if err != nil {
 		return nil, err
+	}
+	if search != nil {
+		if err := s.rarestFirst(ctx, search); err != nil {
+			return nil, fmt.Errorf("store: list leads: %w", err)
+		}
 	}
 	page := &LeadPage{}
 	batch := q.Limit + 1
@@ -242,6 +247,29 @@ func (s *Store) ListLeads(ctx context.Context, q LeadQuery) (*LeadPage, error) {
 	}
 }
 
+// termCountCap bounds the counting of a term's leads: past it, a term is
+// common, and which of two common terms drives a search matters little.
+const termCountCap = 20000
+
+// rarestFirst orders the terms of a search by how many leads have them,
+// fewest first, so that the rarest drives the scan.
+func (s *Store) rarestFirst(ctx context.Context, q *searchQuery) error {
+	if len(q.terms) < 2 {
+		return nil
+	}
+	counts := make(map[int64]int, len(q.terms))
+	for _, t := range q.terms {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM lead_terms WHERE term = $1 LIMIT $2) c`,
+			t, termCountCap).Scan(&n); err != nil {
+			return err
+		}
+		counts[t] = n
+	}
+	slices.SortStableFunc(q.terms, func(a, b int64) int { return counts[a] - counts[b] })
+	return nil
+}
+
 // last is the cursor after the last lead of the page.
 func (p *LeadPage) last(sort string) string {
 	l := p.Leads[len(p.Leads)-1]
@@ -255,47 +283,76 @@ type listedLead struct {
 }
 
 // leadBatch reads up to n leads of q after cur, in q's order, decrypted.
+// The rating order reads one rating after the other, hottest first, each
+// newest first through the rating index, so that no query sorts.
 func (s *Store) leadBatch(ctx context.Context, q *LeadQuery, search *searchQuery, cur *cursor, n int) ([]listedLead, error) {
+	if q.Sort != SortRating {
+		after := ""
+		if cur != nil {
+			after = cur.id
+		}
+		return s.idBatch(ctx, q, search, -1, after, q.Sort == SortNewest, n)
+	}
+	var out []listedLead
+	for rating := 3; rating >= 0 && len(out) < n; rating-- {
+		if q.Rating != "" && rating != ratingFilter(q.Rating) {
+			continue
+		}
+		after := ""
+		if cur != nil {
+			if rating > cur.rating {
+				continue
+			} else if rating == cur.rating {
+				after = cur.id
+			}
+		}
+		rows, err := s.idBatch(ctx, q, search, rating, after, true, n-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// ratingFilter is the stored code a rating filter selects.
+func ratingFilter(r string) int {
+	if r == RatingNone {
+		return 0
+	}
+	return ratingCodes[r]
+}
+
+// idBatch reads up to n leads of q in id order after the id after ("" for
+// the start), only those of one rating unless rating is -1.
+func (s *Store) idBatch(ctx context.Context, q *LeadQuery, search *searchQuery, rating int, after string, desc bool, n int) ([]listedLead, error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	from := ` FROM leads l`
+	from, idCol := ` FROM leads l`, "l.id"
 	cond := q.where(arg)
+	if rating >= 0 && q.Rating == "" {
+		cond += ` AND l.rating = ` + arg(rating)
+	}
 	if search != nil {
-		// Every term must be there. The first drives the scan when the
-		// order is by id: its index entries are in lead id order.
-		if q.Sort != SortRating {
-			from = ` FROM lead_terms t JOIN leads l ON l.id = t.lead_id`
-			cond += ` AND t.term = ` + arg(search.terms[0])
-			for _, t := range search.terms[1:] {
-				cond += ` AND EXISTS (SELECT 1 FROM lead_terms u WHERE u.term = ` + arg(t) + ` AND u.lead_id = t.lead_id)`
-			}
-		} else {
-			for _, t := range search.terms {
-				cond += ` AND l.id IN (SELECT lead_id FROM lead_terms WHERE term = ` + arg(t) + `)`
-			}
+		// Every term must be there. The first drives the scan: its index
+		// entries are in lead id order.
+		// CROSS JOIN keeps SQLite from driving the scan from another index
+		// and sorting what it finds.
+		from, idCol = ` FROM lead_terms t CROSS JOIN leads l`, "t.lead_id"
+		cond += ` AND l.id = t.lead_id`
+		cond += ` AND t.term = ` + arg(search.terms[0])
+		for _, t := range search.terms[1:] {
+			cond += ` AND EXISTS (SELECT 1 FROM lead_terms u WHERE u.term = ` + arg(t) + ` AND u.lead_id = t.lead_id)`
 		}
 	}
-	idCol := "l.id"
-	if search != nil && q.Sort != SortRating {
-		idCol = "t.lead_id"
-	}
-	var order string
-	switch q.Sort {
-	case SortOldest:
-		if cur != nil {
-			cond += ` AND ` + idCol + ` > ` + arg(cur.id)
+	order := idCol
+	if desc {
+		order += ` DESC`
+		if after != "" {
+			cond += ` AND ` + idCol + ` < ` + arg(after)
 		}
-		order = idCol
-	case SortNewest:
-		if cur != nil {
-			cond += ` AND ` + idCol + ` < ` + arg(cur.id)
-		}
-		order = idCol + ` DESC`
-	case SortRating:
-		if cur != nil {
-			cond += ` AND (l.rating < ` + arg(cur.rating) + ` OR l.rating = ` + arg(cur.rating) + ` AND l.id < ` + arg(cur.id) + `)`
-		}
-		order = `l.rating DESC, l.id DESC`
+	} else if after != "" {
+		cond += ` AND ` + idCol + ` > ` + arg(after)
 	}
 	query := `SELECT ` + prefixed(leadColumns, "l.") + `, l.rating` + from + ` WHERE 1 = 1` + cond +
 		` ORDER BY ` + order + ` LIMIT ` + arg(n)
@@ -306,13 +363,13 @@ func (s *Store) leadBatch(ctx context.Context, q *LeadQuery, search *searchQuery
 	defer rows.Close()
 	var out []listedLead
 	for rows.Next() {
-		var rating int
-		l, err := s.scanLead(withExtra{rows, []any{&rating}})
+		var r int
+		l, err := s.scanLead(withExtra{rows, []any{&r}})
 		if err != nil {
 			return nil, err
 		}
-		l.Rating = ratingName(rating)
-		out = append(out, listedLead{l, cursor{rating, l.ID}})
+		l.Rating = ratingName(r)
+		out = append(out, listedLead{l, cursor{r, l.ID}})
 	}
 	return out, rows.Err()
 }

@@ -8,9 +8,9 @@ ALTER TABLE leads ADD COLUMN rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BET
 ALTER TABLE leads ADD COLUMN search_indexed INTEGER NOT NULL DEFAULT 1;
 UPDATE leads SET search_indexed = 0;
 
--- Partial indexes cost nothing on the capture path: a new lead is unrated,
--- indexed and usually not spam.
-CREATE INDEX leads_rated ON leads (rating, id) WHERE rating > 0;
+-- Ratings filter and sort through their index; the partial indexes cost
+-- nothing on the capture path, as a new lead is indexed and rarely spam.
+CREATE INDEX leads_rating ON leads (rating, id);
 CREATE INDEX leads_spam ON leads (id) WHERE spam = TRUE;
 CREATE INDEX leads_unindexed ON leads (id) WHERE search_indexed = 0;
 
