@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,8 @@ func (c *client) do(t testing.TB, method, path string, body any, noCSRF ...bool)
 	ct := ""
 	switch b := body.(type) {
 	case nil:
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
 	default:

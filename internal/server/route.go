@@ -72,6 +72,8 @@ func (s *Server) authorize(perm access.Permission, h http.HandlerFunc) http.Hand
 			s.writeError(w, r, "auth", err)
 			return
 		}
+		// The caller is known from here on, also to the error pages.
+		r = r.WithContext(access.WithPrincipal(r.Context(), p))
 		if perm != access.Public {
 			// What a signed-in caller sees is theirs alone: no cache keeps it.
 			w.Header().Set("Cache-Control", "no-store")
@@ -89,7 +91,7 @@ func (s *Server) authorize(perm access.Permission, h http.HandlerFunc) http.Hand
 				return
 			}
 		}
-		h(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
+		h(w, r)
 	}
 }
 

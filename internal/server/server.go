@@ -15,6 +15,7 @@ import (
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
+	"github.com/leadcap/leadcap/internal/web"
 )
 
 // Deps are what the server needs; cli's serve command builds them.
@@ -53,11 +54,16 @@ type Server struct {
 	Deps
 	mux   *http.ServeMux
 	table []Route // every route with its permission, as registered
+	// pages are the patterns of console pages, whose errors are HTML.
+	pages   map[string]bool
+	console *web.Console
 
 	metricsHandler http.Handler // serves Metrics in the Prometheus format
 }
 
-// New returns leadcap's HTTP handler.
+// New returns leadcap's HTTP handler. It panics if the console's embedded
+// templates are broken, which only a broken build can cause, so that such
+// a build stops at start-up.
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -68,7 +74,11 @@ func New(d Deps) http.Handler {
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler()}
+	console, err := web.NewConsole(d.Log)
+	if err != nil {
+		panic(err) // only a broken build has broken embedded templates
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), console: console}
 	s.routes()
 	return s.middleware(s.mux)
 }

@@ -1,0 +1,57 @@
+package server_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/store/storetest"
+)
+
+// page fetches a console page and checks its status and that it holds
+// each of want.
+func (c *client) page(t *testing.T, path string, status int, want ...string) string {
+	t.Helper()
+	r := c.do(t, "GET", path, nil)
+	if r.status != status {
+		t.Fatalf("GET %s: %d, want %d: %.500s", path, r.status, status, r.raw)
+	}
+	if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET %s: %s, Cache-Control %q", path, r.header.Get("Content-Type"), r.header.Get("Cache-Control"))
+	}
+	for _, w := range want {
+		if !strings.Contains(r.raw, w) {
+			t.Errorf("GET %s lacks %q", path, w)
+		}
+	}
+	return r.raw
+}
+
+func TestConsolePagesRender(t *testing.T) {
+	ts := newTestServer(t, storetest.SQLite(t))
+	ts.mustConference(t, "expo", leadcap.StatusOpen)
+	id := ts.mustLead(t, "expo", 1)
+	admin := ts.mustLogin(t, ts.mustAccount(t, leadcap.RoleAdmin), "10.3.0.1")
+	admin.page(t, "/", 200, "Dashboard", "Leads per day", "Expo expo")
+	admin.page(t, "/conferences", 200, "Expo expo")
+	c := admin.page(t, "/conferences/expo", 200, "qr.svg", "/c/expo")
+	_ = c
+	admin.page(t, "/conferences/new", 200, "New conference")
+	admin.page(t, "/conferences/expo/edit", 200, "Questions", "Your role")
+	admin.page(t, "/conferences/expo/sign?paper=letter", 200, "sheet letter", "Scan to leave your details")
+	admin.page(t, "/leads", 200, "Ana")
+	admin.page(t, "/leads/"+id, 200, "Ana", "We may contact you.")
+	admin.page(t, "/leads/"+id+"/edit", 200, "Correct")
+	admin.page(t, "/users", 200, "Add a user")
+	admin.page(t, "/users/"+admin.ts.mustAccount(t, leadcap.RoleStaff).user.ID, 200, "Reset password")
+	admin.page(t, "/audit", 200, "Audit trail")
+	admin.page(t, "/account", 200, "Personal access tokens")
+	stranger := ts.newClient("10.3.0.9")
+	stranger.page(t, "/leads", 401, "Sign in", `name="next" value="/leads"`)
+	stranger.page(t, "/login", 200, "Sign in")
+	r := admin.do(t, "POST", "/leads/"+id, url.Values{"rating": {"hot"}, "tags": {"vip, demo"}, "note": {"Call on Monday"}})
+	if r.status != 200 || !strings.Contains(r.raw, "Call on Monday") || !strings.Contains(r.raw, "Saved.") {
+		t.Fatalf("rate: %d %.300s", r.status, r.raw)
+	}
+}
