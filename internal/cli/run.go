@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"config":      {"print the effective configuration, secrets redacted", runConfig},
 		"version":     {"print the version", runVersion},
 		"conferences": {"create, list, show, update, open and close conferences", runConferences},
+		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
 		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},
 		"status":      {"the daily check: leads, errors, blocked requests, storage, alarms, backups", runStatus},
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},

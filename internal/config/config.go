@@ -35,6 +35,8 @@ type Config struct {
 	MaxBodyBytes    int64          // largest lead submission body
 	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+	KioskIdle       time.Duration  // kiosk mode: an untouched form is emptied after this
+	KioskThanks     time.Duration  // kiosk mode: how long the thank-you screen shows
 
 	// Observability: metrics, alarms and their notifications.
 	NodeName           string         // this server's name in alarms; default the host name (see Node)
@@ -65,6 +67,8 @@ func Default() Config {
 		MaxBodyBytes:    64 << 10,
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
+		KioskIdle:       90 * time.Second,
+		KioskThanks:     6 * time.Second,
 		AlarmInterval:   5 * time.Second,
 
 		SessionIdleTimeout: 2 * time.Hour,
@@ -135,6 +139,10 @@ func settings() []setting {
 	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskIdle })
+	add("kiosk_idle", "kiosk mode: an untouched booth form is emptied after this", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskThanks })
+	add("kiosk_thanks", "kiosk mode: how long the thank-you screen shows", false, gd, sd)
 	g, st = str(func(c *Config) *string { return &c.NodeName })
 	add("node_name", "this server's name in alarms (default: the host name)", false, g, st)
 	gp, sp = prefixes(func(c *Config) *[]netip.Prefix { return &c.MetricsAllow })
@@ -369,6 +377,12 @@ func (c Config) Validate() error {
 	}
 	if c.OutboxInterval < 10*time.Millisecond {
 		bad("outbox_interval", "must be at least 10ms")
+	}
+	if c.KioskIdle < time.Second || c.KioskIdle > 24*time.Hour {
+		bad("kiosk_idle", "want 1s to 24h, got %s", c.KioskIdle)
+	}
+	if c.KioskThanks < time.Second || c.KioskThanks > time.Minute {
+		bad("kiosk_thanks", "want 1s to 1m, got %s", c.KioskThanks)
 	}
 	c.validateObservability(bad)
 	if c.SessionIdleTimeout < time.Minute {

@@ -194,9 +194,10 @@ func options(current string, pairs ...string) []option {
 	return out
 }
 
-// handleStatic is GET /static/{file}: the console's content-hashed assets.
+// handleStatic is GET /static/{file}: the content-hashed assets of the
+// console and of the booth form.
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
-	if !s.console.ServeAsset(w, r) {
-		s.writeError(w, r, "console", leadcap.Errorf(leadcap.ENOTFOUND, "no such file"))
+	if !s.console.ServeStatic(w, r) {
+		s.booth.ServeStatic(w, r)
 	}
 }

@@ -329,7 +329,10 @@ const maxFormQuestions = 60
 // operation ("add", "up:2", "down:0", "remove:1"), returning whether that
 // was all (the form is shown again, not saved).
 func applyConferenceForm(form url.Values, c *leadcap.Conference) (editing bool, err error) {
-	c.Name, c.Slug, c.Venue = form.Get("name"), form.Get("slug"), form.Get("venue")
+	c.Name, c.Slug, c.Venue = form.Get("name"), strings.TrimSpace(form.Get("slug")), form.Get("venue")
+	if c.Slug == "" {
+		c.Slug = intake.NormalizeSlug(c.Name)
+	}
 	c.Country, c.TimeZone = strings.ToUpper(strings.TrimSpace(form.Get("country"))), form.Get("time_zone")
 	c.StartDate, c.EndDate = form.Get("start_date"), form.Get("end_date")
 	c.Interests = parseChoices(form.Get("interests"))
@@ -445,9 +448,6 @@ func (s *Server) handleCreateConferenceForm(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	if err == nil {
-		if c.Slug == "" {
-			c.Slug = intake.NormalizeSlug(c.Name)
-		}
 		err = s.createConference(r, c)
 	}
 	if err != nil {

@@ -46,7 +46,7 @@ func leadName(l *leadcap.Lead) string {
 
 // handleLeadsPage is GET /leads: the table, with the API's filters.
 func (s *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r, leadQueryParams...)
+	q, err := query(r, append([]string{"done"}, leadQueryParams...)...)
 	if err != nil {
 		s.writeError(w, r, "console", err)
 		return

@@ -65,7 +65,7 @@ func (s *Server) handleCreateUserForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	up.Secret = &secretView{Title: "Temporary password for " + u.Email,
-		Text: "Give it to them privately. It is shown only now; they choose their own password at first sign-in.",
+		Text:   "Give it to them privately. It is shown only now; they choose their own password at first sign-in.",
 		Secret: temp, Expires: u.PasswordExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC")}
 	s.render(w, r, http.StatusOK, "users", up)
 }

@@ -126,7 +126,8 @@ func (r reply) str(key string) string {
 	return v
 }
 
-// do sends a request; body is JSON-encoded unless it is a string. With
+// do sends a request; body is JSON-encoded unless it is a string (sent as
+// JSON) or url.Values (sent as an HTML form). With
 // noCSRF the session's CSRF token is left out.
 func (c *client) do(t testing.TB, method, path string, body any, noCSRF ...bool) reply {
 	t.Helper()
@@ -134,10 +135,10 @@ func (c *client) do(t testing.TB, method, path string, body any, noCSRF ...bool)
 	ct := ""
 	switch b := body.(type) {
 	case nil:
-	case url.Values:
-		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	default:
 		j, _ := json.Marshal(b)
 		rd, ct = bytes.NewReader(j), "application/json"

@@ -1,6 +1,9 @@
 package server
 
-import "github.com/leadcap/leadcap/internal/access"
+import (
+	"github.com/leadcap/leadcap/internal/access"
+	"github.com/leadcap/leadcap/internal/web"
+)
 
 // routes maps leadcap's whole HTTP surface, each route with the permission
 // it needs (internal/access holds which role has which).
@@ -40,6 +43,11 @@ func (s *Server) routes() {
 	// The audit trail.
 	s.route("GET /api/v1/audit", access.AuditRead, s.handleAudit)
 
+	// Public: the booth form (internal/web); JavaScript submits to the API.
+	s.route("GET /c/{slug}", access.Public, s.booth.ServeForm)
+	s.route("POST /c/{slug}", access.Public, s.booth.Submit)
+	s.route("GET "+web.WorkerPath, access.Public, s.booth.ServeWorker)
+	s.route("GET /static/{file}", access.Public, s.handleStatic) // the form's and the console's
 	// The built-in alarms of every server.
 	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 
@@ -102,7 +110,6 @@ func (s *Server) routes() {
 	s.page("POST /users/{id}/reset-password", access.UsersManage, s.handleResetPasswordForm)
 	s.page("POST /users/{id}/mfa-reset", access.UsersManage, s.handleResetMFAForm)
 	s.page("GET /audit", access.AuditRead, s.handleAuditPage)
-	s.route("GET /static/{file}", access.Public, s.handleStatic)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)

@@ -12,6 +12,7 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
@@ -47,6 +48,11 @@ type Deps struct {
 	// PublicURL is the base of booth form links and QR codes; empty takes
 	// the scheme and host of each request.
 	PublicURL string
+	// Keys sign kiosk device links; without them device links are refused.
+	Keys *crypto.KeyRing
+	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
+	// takes internal/web's defaults.
+	KioskIdle, KioskThanks time.Duration
 }
 
 // Server serves leadcap's HTTP routes.
@@ -59,11 +65,12 @@ type Server struct {
 	console *web.Console
 
 	metricsHandler http.Handler // serves Metrics in the Prometheus format
+	booth          *web.Booth
 }
 
-// New returns leadcap's HTTP handler. It panics if the console's embedded
-// templates are broken, which only a broken build can cause, so that such
-// a build stops at start-up.
+// New returns leadcap's HTTP handler. It panics if the booth form's or the
+// console's embedded templates, catalogs or assets are broken, which only a
+// broken build can cause, so that such a build stops at start-up.
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -78,7 +85,7 @@ func New(d Deps) http.Handler {
 	if err != nil {
 		panic(err) // only a broken build has broken embedded templates
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), console: console}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), booth: newBooth(d), console: console}
 	s.routes()
 	return s.middleware(s.mux)
 }

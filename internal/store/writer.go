@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // maxBatch bounds how many callers' transactions share one commit.
@@ -125,12 +128,29 @@ func (w *writer) commit(cache *stmtCache, batch []*writeJob) {
 		}
 	}
 	for _, j := range batch {
-		errs, err := w.runBatch(cache, []*writeJob{j})
-		if err == nil {
-			err = errs[0]
+		var err error
+		for attempt := 0; ; attempt++ {
+			var errs []error
+			if errs, err = w.runBatch(cache, []*writeJob{j}); err == nil {
+				err = errs[0]
+			}
+			// Another committer's batch (or another server) may hold
+			// what this job needs while waiting for what it holds; the
+			// database then aborts one of them, which is worth a retry.
+			if !transient(err) || attempt == 4 {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 		}
 		j.err <- err
 	}
+}
+
+// transient reports whether err is a deadlock or serialization failure
+// that the same transaction may not meet again.
+func transient(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // runBatch runs jobs in one transaction. It commits and returns each job's

@@ -2,20 +2,20 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"path"
-	"strings"
 	"time"
 )
 
-//go:embed templates/console static/console.css static/console.js
+// consoleFiles are the console's templates, and its assets in
+// console/static, apart from the booth form's so that the form's service
+// worker does not carry them to visitors' phones.
+//
+//go:embed templates/console console/static
 var consoleFiles embed.FS
 
 // consolePages are the templates every console page needs; New fails
@@ -28,13 +28,8 @@ var consolePages = []string{"login", "password", "dashboard", "conferences", "co
 // for where it lands, and no template marks user data as safe HTML.
 type Console struct {
 	pages  *template.Template
-	assets map[string]consoleAsset // by name
+	assets *assets
 	log    *slog.Logger
-}
-
-type consoleAsset struct {
-	url, ctype string
-	body       []byte
 }
 
 // NewConsole parses the console's templates and loads its assets. A
@@ -43,27 +38,16 @@ func NewConsole(log *slog.Logger) (*Console, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{assets: map[string]consoleAsset{}, log: log}
-	names, err := fs.Glob(consoleFiles, "static/*")
+	c := &Console{log: log}
+	static, err := fs.Sub(consoleFiles, "console")
 	if err != nil {
 		return nil, fmt.Errorf("web: console assets: %w", err)
 	}
-	for _, n := range names {
-		b, err := fs.ReadFile(consoleFiles, n)
-		if err != nil {
-			return nil, fmt.Errorf("web: console assets: %w", err)
-		}
-		name := path.Base(n)
-		sum := sha256.Sum256(b)
-		ext := path.Ext(name)
-		ctype := "text/css; charset=utf-8"
-		if ext == ".js" {
-			ctype = "text/javascript; charset=utf-8"
-		}
-		c.assets[name] = consoleAsset{url: "/static/" + strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:5]) + ext, ctype: ctype, body: b}
+	if c.assets, err = loadAssets(static); err != nil {
+		return nil, fmt.Errorf("web: console assets: %w", err)
 	}
 	c.pages, err = template.New("").Funcs(template.FuncMap{
-		"asset":   c.assetURL,
+		"asset":   c.assets.url,
 		"sub":     func(a float64, b float64) float64 { return a - b },
 		"fmtTime": formatTime,
 	}).ParseFS(consoleFiles, "templates/console/*.html")
@@ -76,14 +60,6 @@ func NewConsole(log *slog.Logger) (*Console, error) {
 		}
 	}
 	return c, nil
-}
-
-func (c *Console) assetURL(name string) (string, error) {
-	a, ok := c.assets[name]
-	if !ok {
-		return "", fmt.Errorf("web: no console asset %q", name)
-	}
-	return a.url, nil
 }
 
 // formatTime shows a time as a <time> element in UTC; the console's
@@ -113,15 +89,13 @@ func (c *Console) Render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write(buf.Bytes())
 }
 
-// ServeAsset answers a console asset by its hashed URL, cached for a year.
-func (c *Console) ServeAsset(w http.ResponseWriter, r *http.Request) bool {
-	for _, a := range c.assets {
-		if a.url == r.URL.Path {
-			w.Header().Set("Content-Type", a.ctype)
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-			w.Write(a.body)
-			return true
-		}
+// ServeStatic answers GET /static/{file} when the file is one of the
+// console's assets, and reports whether it was.
+func (c *Console) ServeStatic(w http.ResponseWriter, r *http.Request) bool {
+	x := c.assets.byURL[staticPrefix+r.PathValue("file")]
+	if x == nil {
+		return false
 	}
-	return false
+	x.serve(w, r, immutable)
+	return true
 }
