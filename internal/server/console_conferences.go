@@ -9,20 +9,12 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/web"
 )
 
-// translationLangs are the languages besides English that conference
-// texts can be given in: those the booth form speaks.
-func translationLangs() []string { return []string{"es"} }
-
-var langNames = map[string]string{"es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese"}
-
-func langName(code string) string {
-	if n, ok := langNames[code]; ok {
-		return n
-	}
-	return code
-}
+// translations are the languages besides English that conference texts
+// can be given in: those the booth form speaks.
+func (s *Server) translations() []web.Language { return s.console.Translations() }
 
 // conferencesPage lists conferences.
 type conferencesPage struct {
@@ -231,15 +223,16 @@ func (s *Server) formFor(r *http.Request, c *leadcap.Conference, isNew bool, err
 	f.TimeZone.Placeholder = "America/Belize"
 	f.Start = in("start_date", "First day", "date", c.StartDate)
 	f.End = in("end_date", "Last day", "date", c.EndDate)
-	f.Interests = in("interests", "Interests offered", "textarea", choicesText(c.Interests))
+	langs := s.translations()
+	f.Interests = in("interests", "Interests offered", "textarea", choicesText(c.Interests, langs))
 	f.Interests.Hint = "one per line; a translation after a bar: Diving | Buceo"
 	f.Consent = in("consent.text", "Consent text", "textarea", c.Consent.Text)
-	for _, lang := range translationLangs() {
-		n := in("names."+lang, "Name in "+langName(lang), "text", c.Names[lang])
-		n.Lang = lang
+	for _, lang := range langs {
+		n := in("names."+lang.Code, "Name in "+lang.Name, "text", c.Names[lang.Code])
+		n.Lang = lang.Code
 		f.NameTranslations = append(f.NameTranslations, n)
-		t := in("consent.texts."+lang, "Consent text in "+langName(lang), "textarea", c.Consent.Texts[lang])
-		t.Lang = lang
+		t := in("consent.texts."+lang.Code, "Consent text in "+lang.Name, "textarea", c.Consent.Texts[lang.Code])
+		t.Lang = lang.Code
 		f.ConsentTranslations = append(f.ConsentTranslations, t)
 	}
 	for i, q := range c.Questions {
@@ -258,13 +251,13 @@ func (s *Server) formFor(r *http.Request, c *leadcap.Conference, isNew bool, err
 		qv.Key.Hint = "answers are kept by it"
 		qv.Type = qn("type", "Type", "select", q.Type)
 		qv.TypeOptions = options(q.Type, questionTypes...)
-		qv.Choices = qn("choices", "Choices", "textarea", choicesText(q.Choices))
+		qv.Choices = qn("choices", "Choices", "textarea", choicesText(q.Choices, langs))
 		qv.Choices.Hint = "for choose one or any: one per line, a translation after a bar"
 		qv.Min = qn("min", "Lowest number", "number", floatText(q.Min))
 		qv.Max = qn("max", "Highest number", "number", floatText(q.Max))
-		for _, lang := range translationLangs() {
-			t := qn("labels."+lang, "Question in "+langName(lang), "text", q.Labels[lang])
-			t.Lang = lang
+		for _, lang := range langs {
+			t := qn("labels."+lang.Code, "Question in "+lang.Name, "text", q.Labels[lang.Code])
+			t.Lang = lang.Code
 			qv.Translations = append(qv.Translations, t)
 		}
 		f.Questions = append(f.Questions, qv)
@@ -283,22 +276,24 @@ func floatText(f *float64) string {
 }
 
 // choicesText writes choices one per line, translations after bars.
-func choicesText(cs []leadcap.Choice) string {
+func choicesText(cs []leadcap.Choice, langs []web.Language) string {
 	var b strings.Builder
 	for _, c := range cs {
-		b.WriteString(c.Value)
-		for _, lang := range translationLangs() {
-			if t := c.Labels[lang]; t != "" {
-				b.WriteString(" | " + t)
-			}
+		parts := []string{c.Value}
+		for _, lang := range langs {
+			parts = append(parts, c.Labels[lang.Code])
 		}
+		for len(parts) > 1 && parts[len(parts)-1] == "" {
+			parts = parts[:len(parts)-1]
+		}
+		b.WriteString(strings.Join(parts, " | "))
 		b.WriteString("\n")
 	}
 	return b.String()
 }
 
 // parseChoices reads choices written one per line.
-func parseChoices(text string) []leadcap.Choice {
+func parseChoices(text string, langs []web.Language) []leadcap.Choice {
 	var out []leadcap.Choice
 	for _, line := range strings.Split(text, "\n") {
 		parts := strings.Split(line, "|")
@@ -307,13 +302,13 @@ func parseChoices(text string) []leadcap.Choice {
 			continue
 		}
 		c := leadcap.Choice{Value: v, Label: v}
-		for i, lang := range translationLangs() {
+		for i, lang := range langs {
 			if i+1 < len(parts) {
 				if t := strings.TrimSpace(parts[i+1]); t != "" {
 					if c.Labels == nil {
 						c.Labels = map[string]string{}
 					}
-					c.Labels[lang] = t
+					c.Labels[lang.Code] = t
 				}
 			}
 		}
@@ -328,28 +323,28 @@ const maxFormQuestions = 60
 // applyConferenceForm copies the form onto c and applies its editing
 // operation ("add", "up:2", "down:0", "remove:1"), returning whether that
 // was all (the form is shown again, not saved).
-func applyConferenceForm(form url.Values, c *leadcap.Conference) (editing bool, err error) {
+func applyConferenceForm(form url.Values, c *leadcap.Conference, langs []web.Language) (editing bool, err error) {
 	c.Name, c.Slug, c.Venue = form.Get("name"), strings.TrimSpace(form.Get("slug")), form.Get("venue")
 	if c.Slug == "" {
 		c.Slug = intake.NormalizeSlug(c.Name)
 	}
 	c.Country, c.TimeZone = strings.ToUpper(strings.TrimSpace(form.Get("country"))), form.Get("time_zone")
 	c.StartDate, c.EndDate = form.Get("start_date"), form.Get("end_date")
-	c.Interests = parseChoices(form.Get("interests"))
+	c.Interests = parseChoices(form.Get("interests"), langs)
 	c.Consent.Text = form.Get("consent.text")
 	c.Names, c.Consent.Texts = nil, nil
-	for _, lang := range translationLangs() {
-		if v := strings.TrimSpace(form.Get("names." + lang)); v != "" {
+	for _, lang := range langs {
+		if v := strings.TrimSpace(form.Get("names." + lang.Code)); v != "" {
 			if c.Names == nil {
 				c.Names = map[string]string{}
 			}
-			c.Names[lang] = v
+			c.Names[lang.Code] = v
 		}
-		if v := strings.TrimSpace(form.Get("consent.texts." + lang)); v != "" {
+		if v := strings.TrimSpace(form.Get("consent.texts." + lang.Code)); v != "" {
 			if c.Consent.Texts == nil {
 				c.Consent.Texts = map[string]string{}
 			}
-			c.Consent.Texts[lang] = v
+			c.Consent.Texts[lang.Code] = v
 		}
 	}
 	fields := map[string]string{}
@@ -365,7 +360,7 @@ func applyConferenceForm(form url.Values, c *leadcap.Conference) (editing bool, 
 			q.ID = questionKey(q.Label, i)
 		}
 		if q.Type == leadcap.QuestionSingle || q.Type == leadcap.QuestionMulti {
-			q.Choices = parseChoices(form.Get(p + "choices"))
+			q.Choices = parseChoices(form.Get(p+"choices"), langs)
 		}
 		if q.Type == leadcap.QuestionNumber {
 			for _, b := range []struct {
@@ -382,12 +377,12 @@ func applyConferenceForm(form url.Values, c *leadcap.Conference) (editing bool, 
 				}
 			}
 		}
-		for _, lang := range translationLangs() {
-			if v := strings.TrimSpace(form.Get(p + "labels." + lang)); v != "" {
+		for _, lang := range langs {
+			if v := strings.TrimSpace(form.Get(p + "labels." + lang.Code)); v != "" {
 				if q.Labels == nil {
 					q.Labels = map[string]string{}
 				}
-				q.Labels[lang] = v
+				q.Labels[lang.Code] = v
 			}
 		}
 		c.Questions = append(c.Questions, q)
@@ -442,7 +437,7 @@ func (s *Server) handleCreateConferenceForm(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	c := &leadcap.Conference{Status: leadcap.StatusDraft}
-	editing, err := applyConferenceForm(r.PostForm, c)
+	editing, err := applyConferenceForm(r.PostForm, c, s.translations())
 	if editing {
 		s.render(w, r, http.StatusOK, "conference-edit", s.formFor(r, c, true, nil))
 		return
@@ -481,7 +476,7 @@ func (s *Server) handleEditConferenceForm(w http.ResponseWriter, r *http.Request
 		return
 	}
 	edited := *c
-	editing, err := applyConferenceForm(r.PostForm, &edited)
+	editing, err := applyConferenceForm(r.PostForm, &edited, s.translations())
 	if editing {
 		s.render(w, r, http.StatusOK, "conference-edit", s.formFor(r, &edited, false, nil))
 		return

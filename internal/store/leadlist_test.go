@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
@@ -549,5 +551,44 @@ func TestNotesSealedOnDisk(t *testing.T) {
 		if bytes.Contains(b, []byte("Quokka")) {
 			t.Errorf("%s holds a note in clear text", filepath.Base(f))
 		}
+	}
+}
+
+func TestLeadIDsFollowTheClock(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2027, 3, 1, 9, 30, 0, 0, time.UTC)
+	keys, _, err := crypto.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(ctx, storetest.SQLite(t), store.Options{Sealer: keys, Merge: testMerge, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := MustConference(t, s, "clock")
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, mustCapture(t, s, c, person{"A", "B", fmt.Sprintf("p%d@example.com", i), "C"}, fmt.Sprint("s", i)))
+	}
+	if !slices.IsSorted(ids) {
+		t.Fatalf("ids made in one millisecond do not increase: %v", ids)
+	}
+	for _, id := range ids {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("%s: not a UUIDv7: %v", id, err)
+		}
+		sec, nsec := u.Time().UnixTime()
+		if got := time.Unix(sec, nsec).UTC(); !got.Equal(at) {
+			t.Fatalf("%s says %s, want the store's clock %s", id, got, at)
+		}
+	}
+	leads, _, err := s.CountReceived(ctx, c.ID, at, at.Add(time.Minute))
+	if err != nil || leads != 5 {
+		t.Fatalf("counted by id time: %d %v", leads, err)
 	}
 }

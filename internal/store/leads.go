@@ -97,12 +97,12 @@ var errRetry = errors.New("store: concurrent capture, retry")
 // submission to the object store (ClaimOutbox). When
 // CaptureLead returns without error the transaction is committed and synced.
 func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey string) (leadcap.CaptureResult, error) {
-	id, err := uuid.NewV7()
+	now := s.now().UTC()
+	id, err := s.leadIDs.next(now)
 	if err != nil {
 		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)
 	}
-	in.ID = id.String()
-	now := s.now().UTC()
+	in.ID = id
 	if in.CreatedAt.IsZero() {
 		in.CreatedAt = now
 	}

@@ -8,7 +8,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
+
+	"golang.org/x/text/language/display"
 )
 
 // consoleFiles are the console's templates, and its assets in
@@ -30,7 +33,13 @@ type Console struct {
 	pages  *template.Template
 	assets *assets
 	log    *slog.Logger
+	// translations are the languages besides the default that the booth
+	// form speaks, with their names in English.
+	translations []Language
 }
+
+// Language is a language the booth form speaks: its BCP 47 code and name.
+type Language struct{ Code, Name string }
 
 // NewConsole parses the console's templates and loads its assets. A
 // missing or broken one is an error, so that it stops start-up.
@@ -45,6 +54,13 @@ func NewConsole(log *slog.Logger) (*Console, error) {
 	}
 	if c.assets, err = loadAssets(static); err != nil {
 		return nil, fmt.Errorf("web: console assets: %w", err)
+	}
+	langs, err := loadLanguages(files)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range langs.list[1:] {
+		c.translations = append(c.translations, Language{l.code, display.English.Languages().Name(l.tag)})
 	}
 	c.pages, err = template.New("").Funcs(template.FuncMap{
 		"asset":   c.assets.url,
@@ -61,6 +77,10 @@ func NewConsole(log *slog.Logger) (*Console, error) {
 	}
 	return c, nil
 }
+
+// Translations returns the languages besides the default (English) that
+// the booth form speaks: conference texts can be given in each.
+func (c *Console) Translations() []Language { return slices.Clone(c.translations) }
 
 // formatTime shows a time as a <time> element in UTC; the console's
 // script shows it in the reader's own time zone.
