@@ -238,7 +238,7 @@ func (s *Server) formFor(r *http.Request, c *leadcap.Conference, isNew bool, err
 	for i, q := range c.Questions {
 		p := "questions." + strconv.Itoa(i)
 		qn := func(field, label, typ, value string) inputView {
-			v := inputView{ID: "q-" + strconv.Itoa(i) + "-" + field, Name: "q." + strconv.Itoa(i) + "." + field, Label: label, Type: typ, Value: value}
+			v := inputView{ID: "q-" + strconv.Itoa(i) + "-" + strings.ReplaceAll(field, ".", "-"), Name: "q." + strconv.Itoa(i) + "." + field, Label: label, Type: typ, Value: value}
 			v.Err = errs[p+"."+map[string]string{"key": "id"}[field]]
 			if field != "key" {
 				v.Err = errs[p+"."+field]

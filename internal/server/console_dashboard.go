@@ -30,6 +30,7 @@ type dashboardPage struct {
 	Conferences        []confCounts
 	Days               chartView
 	Hours              *chartView
+	HoursZone          string
 	Selected           *leadcap.Conference
 	Interests          []topItem
 	Answers            []topQuestion
@@ -49,8 +50,8 @@ type chartView struct {
 }
 
 type topItem struct {
-	Label string
-	N, Of int
+	Label  string
+	N, Pct int // Pct of the most chosen
 }
 
 type topQuestion struct {
@@ -185,6 +186,7 @@ func (s *Server) dashboard(r *http.Request, slug string) (*dashboardPage, error)
 				titles = append(titles, fmt.Sprintf("%02d:00–%02d:59", h, h))
 				values = append(values, n)
 			}
+			d.HoursZone = cloc.String()
 			d.Hours = &chartView{ID: "hours", Class: "hours", Title: "Leads per hour today at " + c.Name,
 				Desc: fmt.Sprintf("%d leads today at %s (%s).", sum(values), c.Name, cloc),
 				Bars: chart.Layout(labels, titles, values, 640, 220, 12)}
@@ -218,7 +220,7 @@ func top(counts map[string]int, label func(string) string) []topItem {
 		out = out[:dashboardTop]
 	}
 	for i := range out {
-		out[i].Of = most
+		out[i].Pct = out[i].N * 100 / max(most, 1)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/intake"
@@ -22,7 +23,7 @@ type leadsPage struct {
 	Conferences                                            []*leadcap.Conference
 	RatingOptions, SourceOptions, SpamOptions, SortOptions []option
 	Leads                                                  []leadRow
-	Filtered, Partial                                      bool
+	Filtered, Partial, MoreFilters                         bool
 	NextURL, FirstURL                                      string
 	Exports                                                []exportLink
 }
@@ -83,6 +84,7 @@ func (s *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
 	lp.SortOptions = options(q.Get("sort"), "", "Newest first", store.SortOldest, "Oldest first", store.SortRating, "Hottest first")
 	for _, k := range []string{"conference", "since", "until", "rating", "source", "spam", "tag", "q", "sort"} {
 		lp.Filtered = lp.Filtered || q.Get(k) != ""
+		lp.MoreFilters = lp.MoreFilters || k != "q" && q.Get(k) != ""
 	}
 	for _, l := range res.Leads {
 		lp.Leads = append(lp.Leads, leadRow{ID: l.ID, Name: leadName(l), Company: l.Company, JobTitle: l.JobTitle,
@@ -130,7 +132,7 @@ type answerView struct{ Question, Answer string }
 
 type noteView struct {
 	Author, Text string
-	When         string
+	When         time.Time
 }
 
 func (s *Server) leadPage(r *http.Request, id string) (*leadPage, error) {
@@ -167,7 +169,7 @@ func (s *Server) leadPage(r *http.Request, id string) (*leadPage, error) {
 		lp.Answers = append(lp.Answers, answerView{id + " (removed question)", answerText(l.Answers[id], nil)})
 	}
 	for _, n := range l.StaffNotes {
-		lp.Notes = append(lp.Notes, noteView{Author: n.Author, Text: n.Text, When: n.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC")})
+		lp.Notes = append(lp.Notes, noteView{Author: n.Author, Text: n.Text, When: n.CreatedAt})
 	}
 	lp.RatingOptions = options(l.Rating, leadcap.RatingHot, "Hot", leadcap.RatingWarm, "Warm", leadcap.RatingCold, "Cold", "", "Not rated")
 	return lp, nil

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
@@ -33,23 +34,40 @@ type testServer struct {
 
 func newTestServer(t testing.TB, dsn string, opts ...func(*identity.Options)) *testServer {
 	t.Helper()
-	return buildTestServer(t, dsn, nil, opts...)
+	return buildTestServer(t, dsn, nil, nil, opts...)
 }
 
 // newTestServerWith is newTestServer with a public URL configured.
 func newTestServerWith(t *testing.T, dsn, publicURL string) *testServer {
 	t.Helper()
-	return buildTestServer(t, dsn, func(d *server.Deps) { d.PublicURL = publicURL })
+	return buildTestServer(t, dsn, nil, func(d *server.Deps) { d.PublicURL = publicURL })
 }
 
-func buildTestServer(t testing.TB, dsn string, deps func(*server.Deps), opts ...func(*identity.Options)) *testServer {
+// newClockServer is newTestServer whose store and capture path run on the
+// test clock too, set to start: leads are stored when the clock says.
+func newClockServer(t testing.TB, dsn string, start time.Time) *testServer {
+	t.Helper()
+	return buildTestServer(t, dsn, &clock{t: start}, nil)
+}
+
+// buildTestServer builds a test server. With clk, the store and capture
+// path run on it; without, on real time (identity and the server always
+// run on the test clock).
+func buildTestServer(t testing.TB, dsn string, clk *clock, deps func(*server.Deps), opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead})
+	so := store.Options{Sealer: keys, Merge: intake.MergeLead}
+	var captureNow func() time.Time
+	if clk != nil {
+		so.Now, captureNow = clk.now, clk.now
+	} else {
+		clk = newClock()
+	}
+	st, err := store.Open(ctx, dsn, so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +80,6 @@ func buildTestServer(t testing.TB, dsn string, deps func(*server.Deps), opts ...
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objects.Close() })
-	clk := newClock()
 	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
 	for _, f := range opts {
 		f(&o)
@@ -70,7 +87,7 @@ func buildTestServer(t testing.TB, dsn string, deps func(*server.Deps), opts ...
 	ident := identity.New(o)
 	d := server.Deps{
 		Store:        st,
-		Capture:      capture.New(st, nil),
+		Capture:      capture.New(st, captureNow),
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
 		Identity:     ident,

@@ -29,6 +29,12 @@ for (const b of document.querySelectorAll("[data-print]")) {
   b.addEventListener("click", () => window.print());
 }
 
+// Filters stay folded on a phone, unless some are set; a wide screen has
+// room to show them.
+if (window.matchMedia("(min-width: 721px)").matches) {
+  for (const d of document.querySelectorAll("details[data-open-wide]")) d.open = true;
+}
+
 for (const f of document.querySelectorAll("form[data-autosubmit]")) {
   for (const s of f.querySelectorAll("select")) {
     s.addEventListener("change", () => f.requestSubmit());
