@@ -96,6 +96,13 @@ func (b *tab) dialogsSeen() []string {
 	return append([]string(nil), b.dialogs...)
 }
 
+// clearDialogs forgets the dialogs seen so far.
+func (b *tab) clearDialogs() {
+	b.mu.Lock()
+	b.dialogs = nil
+	b.mu.Unlock()
+}
+
 // do runs actions, failing the test on an error or after 20 seconds.
 func (b *tab) do(actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
