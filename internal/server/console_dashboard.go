@@ -15,7 +15,7 @@ import (
 // Dashboard settings.
 const (
 	dashboardDays   = 14   // days in the leads-per-day chart
-	dashboardSample = 2000 // recent leads whose interests and answers are tallied
+	dashboardSample = 1000 // recent leads whose interests and answers are tallied
 	dashboardTop    = 6    // interests and choices shown per list
 )
 
@@ -105,12 +105,17 @@ func (s *Server) dashboard(r *http.Request, slug string) (*dashboardPage, error)
 	if d.Selected != nil {
 		scope = d.Selected.ID
 	}
-	if d.Today, _, err = s.Store.CountReceived(ctx, scope, today, tomorrow); err != nil {
+	// Leads per day, oldest first, in one pass; today and the week from it.
+	var bounds []time.Time
+	for i := dashboardDays - 1; i >= -1; i-- {
+		bounds = append(bounds, today.AddDate(0, 0, -i))
+	}
+	perDay, _, err := s.Store.ReceivedHistogram(ctx, scope, bounds)
+	if err != nil {
 		return nil, err
 	}
-	if d.Week, _, err = s.Store.CountReceived(ctx, scope, weekAgo, tomorrow); err != nil {
-		return nil, err
-	}
+	d.Today = perDay[len(perDay)-1]
+	d.Week = sum(perDay[len(perDay)-7:])
 	if d.Spam, err = s.Store.CountSpam(ctx); err != nil {
 		return nil, err
 	}
@@ -131,12 +136,11 @@ func (s *Server) dashboard(r *http.Request, slug string) (*dashboardPage, error)
 	var openLatest int64 = -1
 	for _, c := range confs {
 		cc := confCounts{Conf: c, Dates: conferenceDates(c), Total: totals[c.ID]}
-		if cc.Today, _, err = s.Store.CountReceived(ctx, c.ID, today, tomorrow); err != nil {
+		counts, _, err := s.Store.ReceivedHistogram(ctx, c.ID, []time.Time{weekAgo, today, tomorrow})
+		if err != nil {
 			return nil, err
 		}
-		if cc.Week, _, err = s.Store.CountReceived(ctx, c.ID, weekAgo, tomorrow); err != nil {
-			return nil, err
-		}
+		cc.Week, cc.Today = counts[0]+counts[1], counts[1]
 		if c.Status == leadcap.StatusOpen && cc.Week > openLatest {
 			open, openLatest = c, cc.Week
 		}
@@ -146,19 +150,12 @@ func (s *Server) dashboard(r *http.Request, slug string) (*dashboardPage, error)
 		return cmp.Or(cmp.Compare(b.Week, a.Week), cmp.Compare(b.Total, a.Total))
 	})
 
-	// Leads per day, oldest first.
 	var labels, titles []string
-	var values []int64
-	for i := dashboardDays - 1; i >= 0; i-- {
-		day := today.AddDate(0, 0, -i)
-		n, _, err := s.Store.CountReceived(ctx, scope, day, day.AddDate(0, 0, 1))
-		if err != nil {
-			return nil, err
-		}
+	for _, day := range bounds[:len(bounds)-1] {
 		labels = append(labels, day.Format("2 Jan"))
 		titles = append(titles, day.Format("Mon 2 Jan"))
-		values = append(values, n)
 	}
+	values := perDay
 	what := "all conferences"
 	if d.Selected != nil {
 		what = d.Selected.Name
@@ -175,16 +172,16 @@ func (s *Server) dashboard(r *http.Request, slug string) (*dashboardPage, error)
 			cloc := conferenceLocation(c)
 			cnow := s.Now().In(cloc)
 			start := time.Date(cnow.Year(), cnow.Month(), cnow.Day(), 0, 0, 0, 0, cloc)
-			labels, titles, values = nil, nil, nil
-			for h := 0; h < 24; h++ {
-				from := start.Add(time.Duration(h) * time.Hour)
-				n, _, err := s.Store.CountReceived(ctx, c.ID, from, from.Add(time.Hour))
-				if err != nil {
-					return nil, err
+			labels, titles, bounds = nil, nil, nil
+			for h := 0; h <= 24; h++ {
+				bounds = append(bounds, start.Add(time.Duration(h)*time.Hour))
+				if h < 24 {
+					labels = append(labels, strconv.Itoa(h))
+					titles = append(titles, fmt.Sprintf("%02d:00–%02d:59", h, h))
 				}
-				labels = append(labels, strconv.Itoa(h))
-				titles = append(titles, fmt.Sprintf("%02d:00–%02d:59", h, h))
-				values = append(values, n)
+			}
+			if values, _, err = s.Store.ReceivedHistogram(ctx, c.ID, bounds); err != nil {
+				return nil, err
 			}
 			d.HoursZone = cloc.String()
 			d.Hours = &chartView{ID: "hours", Class: "hours", Title: "Leads per hour today at " + c.Name,

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -53,5 +54,46 @@ func TestConsolePagesRender(t *testing.T) {
 	r := admin.do(t, "POST", "/leads/"+id, url.Values{"rating": {"hot"}, "tags": {"vip, demo"}, "note": {"Call on Monday"}})
 	if r.status != 200 || !strings.Contains(r.raw, "Call on Monday") || !strings.Contains(r.raw, "Saved.") {
 		t.Fatalf("rate: %d %.300s", r.status, r.raw)
+	}
+}
+
+// TestConsoleSignInGuards: the sign-in form refuses posts from other
+// sites and never sends a browser elsewhere after signing in.
+func TestConsoleSignInGuards(t *testing.T) {
+	ts := newTestServer(t, storetest.SQLite(t))
+	acct := ts.mustAccount(t, leadcap.RoleStaff)
+	noRedirect := func(c *client) {
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	post := func(c *client, origin, next string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", ts.URL+"/login", strings.NewReader(url.Values{"email": {acct.email},
+			"password": {acct.password}, "next": {next}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := c.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	c := ts.newClient("")
+	noRedirect(c)
+	if res := post(c, "https://evil.example", "/leads"); res.StatusCode != 403 || len(res.Cookies()) != 0 {
+		t.Fatalf("a sign-in posted from another site: %d %v", res.StatusCode, res.Cookies())
+	}
+	for next, want := range map[string]string{
+		"/leads?rating=hot": "/leads?rating=hot", "//evil.example/x": "/", "https://evil.example": "/",
+		`/\evil.example`: "/", "/api/v1/leads": "/", "": "/", "leads": "/",
+	} {
+		c := ts.newClient("")
+		noRedirect(c)
+		res := post(c, ts.URL, next)
+		if res.StatusCode != 303 || res.Header.Get("Location") != want {
+			t.Errorf("next=%q: %d to %q, want %q", next, res.StatusCode, res.Header.Get("Location"), want)
+		}
 	}
 }

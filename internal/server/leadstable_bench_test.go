@@ -161,6 +161,11 @@ func BenchmarkLeadsTable(b *testing.B) {
 				{"search name and company", "/api/v1/leads?q=maria+globex"},
 				{"search rare name", "/api/v1/leads?q=quetzalcoatl"},
 				{"search in a conference", "/api/v1/leads?conference=expo-3&q=garcia"},
+				{"page: leads table", "/leads"},
+				{"page: hot in a conference", "/leads?conference=expo-1&rating=hot"},
+				{"page: search", "/leads?q=maria+globex"},
+				{"page: dashboard", "/"},
+				{"page: dashboard of a conference", "/?conference=expo-1"},
 			} {
 				b.Run(tt.name, func(b *testing.B) {
 					var times []time.Duration

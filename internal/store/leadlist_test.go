@@ -592,3 +592,54 @@ func TestLeadIDsFollowTheClock(t *testing.T) {
 		t.Fatalf("counted by id time: %d %v", leads, err)
 	}
 }
+
+func TestReceivedHistogram(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		at := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+		keys, _, err := crypto.LoadOrCreate(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: testMerge, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c := MustConference(t, s, "hist")
+		other := MustConference(t, s, "hist-other")
+		// Hours 0, 1, 1, 2 (spam), 3 (other conference); one exactly on a bound.
+		for i, h := range []time.Duration{0, time.Hour, time.Hour + 30*time.Minute, 2 * time.Hour, 3 * time.Hour} {
+			at = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC).Add(h)
+			conf := c
+			if i == 4 {
+				conf = other
+			}
+			l := newLead(conf, fmt.Sprint("s", i), fmt.Sprintf("p%d@example.com", i))
+			l.Spam = i == 3
+			if _, err := s.CaptureLead(ctx, l, l.Email); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+		var bounds []time.Time
+		for h := range 5 {
+			bounds = append(bounds, start.Add(time.Duration(h)*time.Hour))
+		}
+		leads, spam, err := s.ReceivedHistogram(ctx, c.ID, bounds)
+		if err != nil || fmt.Sprint(leads) != "[1 2 0 0]" || fmt.Sprint(spam) != "[0 0 1 0]" {
+			t.Fatalf("one conference: %v %v %v", leads, spam, err)
+		}
+		leads, spam, err = s.ReceivedHistogram(ctx, "", bounds)
+		if err != nil || fmt.Sprint(leads) != "[1 2 0 1]" || fmt.Sprint(spam) != "[0 0 1 0]" {
+			t.Fatalf("all: %v %v %v", leads, spam, err)
+		}
+		counts, err := s.LeadCounts(ctx)
+		if err != nil || counts[c.ID] != 3 || counts[other.ID] != 1 {
+			t.Fatalf("LeadCounts: %v %v", counts, err)
+		}
+	})
+}

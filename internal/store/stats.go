@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/leadcap/leadcap"
@@ -13,20 +14,70 @@ import (
 // indexes: a lead's id is a UUIDv7 made when it was stored, so its id
 // says when it arrived.
 func (s *Store) CountReceived(ctx context.Context, conferenceID string, from, to time.Time) (leads, spam int64, err error) {
-	lo, hi := idBound(from), idBound(to)
+	counts, spams, err := s.ReceivedHistogram(ctx, conferenceID, []time.Time{from, to})
+	if err != nil {
+		return 0, 0, err
+	}
+	return counts[0], spams[0], nil
+}
+
+// ReceivedHistogram counts the leads of a conference ("" for all) received
+// in each span between consecutive bounds (sorted, at least two): bucket i
+// is [bounds[i], bounds[i+1]). It returns the leads that are not spam, and
+// the spam, per bucket. Each bucket is a count over a range of the id
+// index (or of the conference index), which reads no lead; spam, rare, is
+// read from its own index.
+func (s *Store) ReceivedHistogram(ctx context.Context, conferenceID string, bounds []time.Time) (leads, spam []int64, err error) {
+	if len(bounds) < 2 {
+		return nil, nil, fmt.Errorf("store: received histogram: want at least two bounds")
+	}
+	ids := make([]string, len(bounds))
+	for i, b := range bounds {
+		ids[i] = idBound(b)
+	}
 	q := `SELECT count(*) FROM leads WHERE id >= $1 AND id < $2`
-	args := []any{lo, hi}
 	if conferenceID != "" {
 		q += ` AND conference_id = $3`
-		args = append(args, conferenceID)
 	}
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&leads); err != nil {
-		return 0, 0, fmt.Errorf("store: count received: %w", err)
+	leads = make([]int64, len(ids)-1)
+	for i := range leads {
+		args := []any{ids[i], ids[i+1]}
+		if conferenceID != "" {
+			args = append(args, conferenceID)
+		}
+		if err := s.db.QueryRowContext(ctx, q, args...).Scan(&leads[i]); err != nil {
+			return nil, nil, fmt.Errorf("store: received histogram: %w", err)
+		}
 	}
-	if err := s.db.QueryRowContext(ctx, q+` AND spam = TRUE`, args...).Scan(&spam); err != nil {
-		return 0, 0, fmt.Errorf("store: count received: %w", err)
+	spam = make([]int64, len(leads))
+	rows, err := s.db.QueryContext(ctx, `SELECT id, conference_id FROM leads WHERE spam = TRUE AND id >= $1 AND id < $2`,
+		ids[0], ids[len(ids)-1])
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: received histogram: %w", err)
 	}
-	return leads - spam, spam, nil
+	defer rows.Close()
+	for rows.Next() {
+		var id, conf string
+		if err := rows.Scan(&id, &conf); err != nil {
+			return nil, nil, fmt.Errorf("store: received histogram: %w", err)
+		}
+		if conferenceID != "" && conf != conferenceID {
+			continue
+		}
+		// The bucket whose lower bound is the last one not above id.
+		i := sort.SearchStrings(ids, id)
+		if i == len(ids) || ids[i] != id {
+			i--
+		}
+		if i >= 0 && i < len(spam) {
+			spam[i]++
+			leads[i]--
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: received histogram: %w", err)
+	}
+	return leads, spam, nil
 }
 
 // CountSpam counts the leads held in quarantine as suspected spam.
