@@ -64,6 +64,9 @@ type Conference struct {
 	Names     map[string]string `json:"names,omitempty"` // conference name by language
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+
+	// Defences switches the form abuse defences for this conference.
+	Defences FormDefences `json:"defences,omitzero"`
 }
 
 // Question is one qualifying question of a conference. ID is stable and short

@@ -6,6 +6,15 @@
 #   scripts/bench-ingest.sh                 # SQLite in a temporary data dir
 #   DB=postgres://postgres@127.0.0.1:5432/test?sslmode=disable scripts/bench-ingest.sh
 #   DURATION=20s CONNS="64" scripts/bench-ingest.sh
+#   SHIELD=off scripts/bench-ingest.sh      # the figure without the shield
+#
+# With the shield on (the default) the server runs as shipped, with 10,000
+# CIDR block rules loaded, and every request carries a valid render token
+# fetched from the server: the token is verified and the honeypot and fill
+# time checked on every lead, and every lead must come out not quarantined.
+# All the load comes from one address, so the lead rate limits are raised
+# far above it: they still run on every request, but refuse none. SHIELD=off
+# turns the defences and rate limits off and loads no rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
@@ -26,11 +35,31 @@ fi
   --questions <(echo '[{"id":"size","type":"single","label":"Size","choices":[{"value":"small"},{"value":"large"}]}]') \
   --interests diving,fishing >/dev/null
 "$work/leadcap" conferences open bench >/dev/null
+SHIELD=${SHIELD:-on}
+if [ "$SHIELD" = off ]; then
+  export LEADCAP_SHIELD_HONEYPOT=false LEADCAP_SHIELD_MIN_FILL_TIME=0s LEADCAP_SHIELD_RENDER_TOKEN=false \
+    LEADCAP_SHIELD_PROOF_OF_WORK=false LEADCAP_RATE_LEADS_PER_IP=off LEADCAP_RATE_LEADS_PER_CONFERENCE=off \
+    LEADCAP_RATE_API_PER_TOKEN=off
+else
+  export LEADCAP_RATE_LEADS_PER_IP="1000000/s burst 1000000" LEADCAP_RATE_LEADS_PER_CONFERENCE="1000000/s burst 1000000"
+  # 10,000 distinct random /16 to /32 ranges, none of them loopback.
+  awk 'BEGIN { srand(7); while (n < 10000) { a = 1 + int(rand() * 222); if (a == 127) continue;
+    bits = 16 + int(rand() * 17); ip = a * 16777216 + int(rand() * 16777216);
+    ip -= ip % (2 ^ (32 - bits)); cidr = sprintf("%d.%d.%d.%d/%d", int(ip / 16777216), int(ip / 65536) % 256,
+    int(ip / 256) % 256, ip % 256, bits); if (!(cidr in seen)) { seen[cidr] = 1; print cidr; n++ } } }' >"$work/rules.txt"
+  "$work/leadcap" shield block --from "$work/rules.txt" --note "benchmark" | tail -1
+fi
 "$work/leadcap" serve >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://$LEADCAP_LISTEN/healthz" >/dev/null && break; sleep 0.1; done
+RENDER_TOKEN=""
+if [ "$SHIELD" != off ]; then
+  RENDER_TOKEN=$(curl -sf "http://$LEADCAP_LISTEN/api/v1/conferences/bench/form-token" | sed 's/.*"render_token":"\([^"]*\)".*/\1/')
+  sleep 2.1 # the minimum fill time
+fi
+export RENDER_TOKEN
 backend=sqlite; [ -n "${DB:-}" ] && backend=postgres
-echo "backend: $backend   cores: $(nproc)   duration: $DURATION each"
+echo "backend: $backend   shield: $SHIELD   cores: $(nproc)   duration: $DURATION each   load: $(cut -d' ' -f1-3 /proc/loadavg)"
 total_ok=0
 for c in $CONNS; do
   out=$(wrk -t2 -c"$c" -d"$DURATION" --latency -s scripts/ingest.lua "http://$LEADCAP_LISTEN" 2>&1)
@@ -51,3 +80,5 @@ echo "peak rss $peak; 2xx answers $total_ok; leads stored $stored"
 # wrk does not count answers still in flight when it stops, so a few more
 # leads than counted 2xx answers may be stored; fewer would be a lost lead.
 [ "$stored" -ge "$total_ok" ] || { echo "LOST LEADS: fewer stored than 2xx answers"; exit 1; }
+spam=$("$work/leadcap" shield quarantine --conference bench --limit 1 | awk '/quarantined leads/ {print $1}')
+[ "$spam" = 0 ] || { echo "QUARANTINED: the shield took benchmark leads for spam"; exit 1; }

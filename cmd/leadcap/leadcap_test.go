@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 	_ "modernc.org/sqlite"
 )
@@ -149,9 +151,49 @@ func submit(client *http.Client, url, body string) (int, string, error) {
 	return res.StatusCode, r.ID, nil
 }
 
-func leadJSON(slug, sub, email, phone string) string {
+// leadJSON is a lead submission with the render token of its form.
+func leadJSON(slug, token, sub, email, phone string) string {
 	return fmt.Sprintf(`{"conference":%q,"submission_id":%q,"first_name":"Quintessa","last_name":"Marlowe",`+
-		`"email":%q,"phone":%q,"company":"Acme","consent":{"contact":true}}`, slug, sub, email, phone)
+		`"email":%q,"phone":%q,"company":"Acme","consent":{"contact":true},"render_token":%q}`, slug, sub, email, phone, token)
+}
+
+// formToken gets a render token for the conference's form as the booth
+// form does, waiting up to five seconds for the conference to open, and
+// then waits out the minimum fill time, as a visitor typing would.
+func formToken(t *testing.T, url, slug string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get(url + "/api/v1/conferences/" + slug + "/form-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			RenderToken string `json:"render_token"`
+		}
+		json.NewDecoder(res.Body).Decode(&tok)
+		res.Body.Close()
+		if res.StatusCode == 200 && tok.RenderToken != "" {
+			time.Sleep(shield.DefaultMinFillTime)
+			return tok.RenderToken
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("form token for %s: %d", slug, res.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// mustNotBeSpam checks that the shield took a lead for a real one.
+func mustNotBeSpam(t *testing.T, st *store.Store, id string) {
+	t.Helper()
+	l, err := st.Lead(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Spam {
+		t.Fatalf("lead %s quarantined as spam: %s", id, l.SpamReason)
+	}
 }
 
 func setupConference(t *testing.T, dir string) {
@@ -169,17 +211,19 @@ func TestServeFreshMachine(t *testing.T) {
 		t.Fatalf("conferences list:\n%s", out)
 	}
 	s := startServer(t, dir)
-	status, id, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", "e2e-1", "ana@example.com", "622 3456"))
+	status, id, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", formToken(t, s.url, "belize-expo"), "e2e-1", "ana@example.com", "622 3456"))
 	if err != nil || status != 201 || id == "" {
 		t.Fatalf("submit: %d %q %v\n%s", status, id, err, s.Logs())
 	}
+	mustNotBeSpam(t, openData(t, dir), id)
 	// The CLI works on the same data while the server runs; the server
 	// sees the change within its one-second conference cache.
 	leadcapCmd(t, dir, "conferences", "create", "--name", "Second Expo", "--country", "US")
 	leadcapCmd(t, dir, "conferences", "open", "second-expo")
+	second := formToken(t, s.url, "second-expo")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		status, _, err = submit(http.DefaultClient, s.url, leadJSON("second-expo", "e2e-2", "bo@example.com", "+1 415 555 2671"))
+		status, _, err = submit(http.DefaultClient, s.url, leadJSON("second-expo", second, "e2e-2", "bo@example.com", "+1 415 555 2671"))
 		if err == nil && status == 201 {
 			break
 		}
@@ -233,6 +277,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
 	s := startServer(t, dir)
+	token := formToken(t, s.url, "belize-expo")
 
 	var mu sync.Mutex
 	acked := map[string]string{} // lead id -> email
@@ -248,7 +293,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 				default:
 				}
 				email := fmt.Sprintf("w%d.n%d@example.com", w, i)
-				status, id, err := submit(client, s.url, leadJSON("belize-expo", fmt.Sprintf("crash-%d-%d", w, i), email, ""))
+				status, id, err := submit(client, s.url, leadJSON("belize-expo", token, fmt.Sprintf("crash-%d-%d", w, i), email, ""))
 				if err != nil {
 					return // the server is gone
 				}
@@ -278,8 +323,8 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 		if err != nil {
 			t.Fatalf("acknowledged lead %s lost after SIGKILL: %v", id, err)
 		}
-		if l.Email != email {
-			t.Fatalf("lead %s: email %q, want %q", id, l.Email, email)
+		if l.Email != email || l.Spam {
+			t.Fatalf("lead %s: email %q spam %v, want %q and no spam", id, l.Email, l.Spam, email)
 		}
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "data", "leadcap.db")+"?mode=ro")
@@ -293,24 +338,25 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	}
 	t.Logf("%d acknowledged leads all present after SIGKILL", len(acked))
 	// The restarted server takes leads again.
-	if status, _, err := submit(http.DefaultClient, s2.url, leadJSON("belize-expo", "after-crash", "after@example.com", "")); err != nil || status != 201 {
+	if status, _, err := submit(http.DefaultClient, s2.url, leadJSON("belize-expo", token, "after-crash", "after@example.com", "")); err != nil || status != 201 {
 		t.Fatalf("after restart: %d %v", status, err)
 	}
 }
 
 // TestNoPlaintextInDataDir submits leads with known emails and phones, lets
-// the outbox copy them to the object store, and greps every file under the
-// data directory for them.
+// the outbox copy them to the object store, exports them through the API,
+// and greps every file under the data directory for them.
 func TestNoPlaintextInDataDir(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
 	s := startServer(t, dir)
+	render := formToken(t, s.url, "belize-expo")
 	var secrets []string
 	for i := range 25 {
 		email := fmt.Sprintf("zanzibar.person%d@plaintext-check.example", i)
 		phone := fmt.Sprintf("+50162234%02d", i)
 		secrets = append(secrets, email, phone, strings.TrimPrefix(phone, "+501"))
-		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
+		if status, _, err := submit(http.DefaultClient, s.url, leadJSON("belize-expo", render, fmt.Sprint("plain-", i), email, phone)); err != nil || status != 201 {
 			t.Fatalf("submit %d: %d %v", i, status, err)
 		}
 	}
@@ -331,11 +377,54 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Stored exports are sealed too, and an XLSX workbook leaves nothing
+	// behind in the data directory's tmp/; the download is in clear. An
+	// admin with a chosen password exports with a token from the CLI.
+	leadcapCmd(t, dir, "users", "create", "--email", "exporter@example.com", "--role", "admin")
+	exporter, err := st.User(context.Background(), "exporter@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := crypto.HashPassword("river stone lantern e2e")
+	if err := st.SetPassword(context.Background(), exporter.ID, hash, false, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`lct_[A-Za-z0-9_-]+`).FindString(leadcapCmd(t, dir, "tokens", "create", "--email", "exporter@example.com", "--name", "e2e"))
+	for _, format := range []string{"xlsx", "csv"} {
+		req, _ := http.NewRequest("POST", s.url+"/api/v1/exports", strings.NewReader(`{"format":"`+format+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer struct {
+			Rows int64  `json:"rows"`
+			URL  string `json:"url"`
+		}
+		json.NewDecoder(res.Body).Decode(&answer)
+		res.Body.Close()
+		if res.StatusCode != 201 || answer.Rows != 25 {
+			t.Fatalf("export %s: %d %+v\n%s", format, res.StatusCode, answer, s.Logs())
+		}
+		dl, err := http.Get(s.url + answer.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := io.ReadAll(dl.Body)
+		dl.Body.Close()
+		if format == "csv" && !bytes.Contains(file, []byte(secrets[0])) {
+			t.Fatalf("downloaded export lacks %q: %d %s", secrets[0], dl.StatusCode, file)
+		}
+	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	<-s.done
+	if out := leadcapCmd(t, dir, "audit", "list"); !strings.Contains(out, "export.download") || !strings.Contains(out, "export.create") {
+		t.Fatalf("no audit events for the exports:\n%s", out)
+	}
 	files := 0
 	rawObjects := 0
-	err := filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
+	err = filepath.Walk(filepath.Join(dir, "data"), func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}

@@ -6,12 +6,14 @@ package capture
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/metrics"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -24,6 +26,7 @@ type Service struct {
 	store   *store.Store
 	now     func() time.Time
 	metrics *metrics.Metrics
+	forms   *shield.Forms // nil: no form abuse defences
 
 	mu    sync.Mutex
 	cache map[string]cached // by slug and by id
@@ -43,6 +46,15 @@ func New(st *store.Store, now func() time.Time) *Service {
 	return &Service{store: st, now: now, cache: map[string]cached{}}
 }
 
+// WithForms makes s screen every submission with the shield's form abuse
+// defences and per-conference rate limit (see shield.Forms.Screen): a
+// submission that fails a defence is stored quarantined as spam, and its
+// client gets the answer of any stored lead. Call it before use.
+func (s *Service) WithForms(f *shield.Forms) *Service {
+	s.forms = f
+	return s
+}
+
 // WithMetrics makes s record each accepted submission (by conference,
 // source and result) and each quarantined one in m. Call it before use.
 func (s *Service) WithMetrics(m *metrics.Metrics) *Service {
@@ -55,7 +67,13 @@ type Meta struct {
 	ClientIP string
 	// Trusted is set for authenticated callers (staff, integrations), who
 	// may claim any source; the public may claim only form or kiosk.
+	// Trusted submissions skip the shield's form abuse defences.
 	Trusted bool
+	// KioskDevice is the id of a kiosk device whose signed device link the
+	// caller verified; its submissions skip the proof of work.
+	KioskDevice string
+	// Route names the route that took the submission, for the shield's log.
+	Route string
 }
 
 // Conference returns the conference by id or slug, cached for a second.
@@ -99,6 +117,15 @@ func (s *Service) Submit(ctx context.Context, in *intake.Input, meta Meta) (lead
 	}
 	if !meta.Trusted && lead.Source != leadcap.SourceForm && lead.Source != leadcap.SourceKiosk {
 		return leadcap.CaptureResult{}, nil, leadcap.FieldErrors(map[string]string{"source": "must be form or kiosk for a public submission"})
+	}
+	if s.forms != nil {
+		ip, _ := netip.ParseAddr(meta.ClientIP)
+		reason, err := s.forms.Screen(ctx, c, in, shield.Caller{Trusted: meta.Trusted, KioskDevice: meta.KioskDevice,
+			ClientIP: ip, Route: meta.Route})
+		if err != nil {
+			return leadcap.CaptureResult{}, nil, err
+		}
+		lead.Spam, lead.SpamReason = reason != "", reason
 	}
 	lead.Consent.IP = meta.ClientIP
 	res, err := s.store.CaptureLead(ctx, lead, intake.EmailKey(lead.Email))

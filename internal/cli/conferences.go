@@ -27,6 +27,8 @@ const conferencesUsage = `conferences create|list|show|update|open|close [SLUG] 
 type conferenceFlags struct {
 	slug, name, venue, country, timeZone, start, end, status string
 	questions, interests, consent                            string
+	// Form abuse defences: "on" or "off".
+	honeypot, fillTime, renderToken, pow string
 }
 
 func (f *conferenceFlags) register(fs *flag.FlagSet) {
@@ -41,6 +43,21 @@ func (f *conferenceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.questions, "questions", "", "JSON file with the qualifying questions (an array)")
 	fs.StringVar(&f.interests, "interests", "", "comma-separated interests offered on the form")
 	fs.StringVar(&f.consent, "consent-text", "", "consent text shown beside the consent boxes")
+	fs.StringVar(&f.honeypot, "honeypot", "", "on or off: quarantine submissions that fill the hidden honeypot field (default on)")
+	fs.StringVar(&f.fillTime, "fill-time", "", "on or off: quarantine submissions sent too soon after the form was shown (default on)")
+	fs.StringVar(&f.renderToken, "render-token", "", "on or off: quarantine submissions without a valid signed render token (default on)")
+	fs.StringVar(&f.pow, "proof-of-work", "", "on or off: ask the form's JavaScript for a proof of work with each submission (default off)")
+}
+
+// parseOnOff reads an on/off flag value.
+func parseOnOff(flag, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("--%s: want on or off, got %q", flag, v)
 }
 
 // apply copies the flags that were set onto c.
@@ -73,6 +90,16 @@ func (f *conferenceFlags) apply(fs *flag.FlagSet, c *leadcap.Conference) error {
 			}
 		case "consent-text":
 			c.Consent.Text = f.consent
+		case "honeypot", "fill-time", "render-token", "proof-of-work":
+			v := map[string]string{"honeypot": f.honeypot, "fill-time": f.fillTime, "render-token": f.renderToken, "proof-of-work": f.pow}[fl.Name]
+			on, ferr := parseOnOff(fl.Name, v)
+			if ferr != nil {
+				err = ferr
+				return
+			}
+			d := &c.Defences
+			*map[string]*bool{"honeypot": &d.HoneypotOff, "fill-time": &d.FillTimeOff, "render-token": &d.RenderTokenOff,
+				"proof-of-work": &d.ProofOfWork}[fl.Name] = on == (fl.Name == "proof-of-work")
 		case "questions":
 			var b []byte
 			if b, err = os.ReadFile(f.questions); err != nil {
@@ -217,6 +244,7 @@ func printConference(env *Env, asJSON bool, c *leadcap.Conference, did string) e
 	fmt.Fprintf(tw, "id\t%s\nslug\t%s\nname\t%s\nstatus\t%s\nvenue\t%s\ncountry\t%s\ntime zone\t%s\ndates\t%s\n",
 		c.ID, c.Slug, c.Name, c.Status, c.Venue, c.Country, c.TimeZone, dates(c))
 	fmt.Fprintf(tw, "consent\tversion %d: %s\n", c.Consent.Version, c.Consent.Text)
+	fmt.Fprintf(tw, "defences\t%s\n", defences(c.Defences))
 	for i, q := range c.Questions {
 		req := ""
 		if q.Required {
@@ -225,4 +253,10 @@ func printConference(env *Env, asJSON bool, c *leadcap.Conference, did string) e
 		fmt.Fprintf(tw, "question %d\t%s (%s%s): %s\n", i+1, q.ID, q.Type, req, q.Label)
 	}
 	return tw.Flush()
+}
+
+// defences says which form abuse defences a conference keeps on.
+func defences(d leadcap.FormDefences) string {
+	return fmt.Sprintf("honeypot %s, fill time %s, render token %s, proof of work %s",
+		onOff(!d.HoneypotOff), onOff(!d.FillTimeOff), onOff(!d.RenderTokenOff), onOff(d.ProofOfWork))
 }

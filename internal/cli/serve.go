@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
@@ -75,31 +77,53 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	guard, forms, err := newShield(ctx, st, keys, cfg, log, m)
+	if err != nil {
+		return err
+	}
+	defer guard.Close()
+
+	tmp, err := privateTemp(cfg)
+	if err != nil {
+		return err
+	}
+	// Workers run until the server has drained, so that the last leads
+	// accepted are still copied to the object store.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	auditor := export.StoreAuditor{Store: st}
+	exports := export.NewService(workCtx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: auditor, Log: log,
+		TempDir: tmp, Retention: cfg.ExportRetention, LinkTTL: cfg.ExportLinkTTL, SyncRows: cfg.ExportSyncRows,
+		BaseURL: strings.TrimSuffix(cfg.PublicURL, "/")})
 
 	handler := server.New(server.Deps{
-		Store:          st,
-		Capture:        capture.New(st, nil).WithMetrics(m),
-		Log:            log,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		TrustedProxies: cfg.TrustedProxies,
-		Keys:           keys,
-		KioskIdle:      cfg.KioskIdle,
-		KioskThanks:    cfg.KioskThanks,
-		Metrics:        m,
-		MetricsAllow:   cfg.MetricsAllow,
-		MetricsToken:   cfg.MetricsToken,
-		Identity:       ident,
-		SecureCookies:  cfg.SecureCookies(),
-		Blob:           objects,
-		PublicURL:      cfg.PublicURL,
+		Store:           st,
+		Capture:         capture.New(st, nil).WithMetrics(m).WithForms(forms),
+		Exports:         exports,
+		Log:             log,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		TrustedProxies:  cfg.TrustedProxies,
+		Keys:            keys,
+		KioskIdle:       cfg.KioskIdle,
+		KioskThanks:     cfg.KioskThanks,
+		Metrics:         m,
+		MetricsAllow:    cfg.MetricsAllow,
+		MetricsToken:    cfg.MetricsToken,
+		Identity:        ident,
+		SecureCookies:   cfg.SecureCookies(),
+		Shield:          guard,
+		Forms:           forms,
+		MaxRequestBytes: cfg.Shield.MaxRequestBytes,
+		Blob:            objects,
+		PublicURL:       cfg.PublicURL,
 	})
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: cfg.Shield.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Shield.ReadTimeout,
+		WriteTimeout:      cfg.Shield.WriteTimeout,
+		IdleTimeout:       cfg.Shield.IdleTimeout,
+		MaxHeaderBytes:    cfg.Shield.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -107,9 +131,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	// Workers run until the server has drained, so that the last leads
-	// accepted are still copied to the object store.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	workers.Go(func() {
 		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Metrics: m}
@@ -127,6 +148,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	})
 	workers.Go(func() { evaluator.Run(workCtx) })
 	workers.Go(func() { dispatcher.Run(workCtx) })
+	workers.Go(func() { guard.Run(workCtx) })
+	workers.Go(func() {
+		j := &export.Janitor{Store: st, Blob: objects, Auditor: auditor, Log: log}
+		j.Run(workCtx)
+	})
 
 	workers.Go(func() { indexForSearch(workCtx, st, log) })
 
@@ -143,6 +169,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	case err := <-serveErr:
 		stopWork()
 		workers.Wait()
+		exports.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -152,6 +179,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	err = srv.Shutdown(shutCtx)
 	stopWork()
 	workers.Wait()
+	exports.Wait() // a running export stops and is recorded as failed
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

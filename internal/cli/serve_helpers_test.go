@@ -15,8 +15,11 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/cli"
+	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/metrics"
+	"github.com/leadcap/leadcap/internal/shield"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -44,9 +47,10 @@ func (s *syncBuffer) String() string {
 // instance is a leadcap data directory and its settings; serve runs the
 // real serve command on it, in this process.
 type instance struct {
-	t   *testing.T
-	dir string
-	env map[string]string
+	t      *testing.T
+	dir    string
+	env    map[string]string
+	tokens map[string]string // render tokens by conference
 }
 
 // newInstance returns settings for a fresh data directory, on PostgreSQL
@@ -97,11 +101,12 @@ type server struct {
 	logs    *syncBuffer // standard output: the log
 	stderr  *syncBuffer // messages for the operator (the first admin's password)
 	stop    func() error
+	in      *instance
 }
 
 func (in *instance) serve() *server {
 	in.t.Helper()
-	s := &server{logs: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &server{logs: &syncBuffer{}, stderr: &syncBuffer{}, in: in}
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -147,9 +152,11 @@ func lead(sub, email string, edits map[string]any) string {
 	return string(b)
 }
 
-// post submits a lead and returns the status and body.
+// post submits a lead and returns the status and body. A lead without a
+// render token gets one for its conference, as the booth form carries.
 func (s *server) post(t *testing.T, body string, headers ...string) (int, string) {
 	t.Helper()
+	body = s.in.withRenderToken(t, body)
 	req, _ := http.NewRequest("POST", s.url+"/api/v1/leads", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -162,6 +169,44 @@ func (s *server) post(t *testing.T, body string, headers ...string) (int, string
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// withRenderToken adds a render_token to a JSON lead that names a known
+// conference and has none: one signed with the instance's keys, for a form
+// rendered a minute ago, exactly as the server issues them (without asking
+// the server, so that the tests' request counts stay as they are). The
+// rest of the body is left byte for byte as it was.
+func (in *instance) withRenderToken(t *testing.T, body string) string {
+	t.Helper()
+	var head struct {
+		Conference string `json:"conference"`
+	}
+	if !strings.HasPrefix(body, "{") || strings.Contains(body, `"render_token"`) ||
+		json.Unmarshal([]byte(body), &head) != nil || head.Conference == "" {
+		return body
+	}
+	if in.tokens == nil {
+		in.tokens = map[string]string{}
+	}
+	tok, ok := in.tokens[head.Conference]
+	if !ok {
+		var c leadcap.Conference
+		if out, err := in.run("conferences", "show", head.Conference, "--json"); err == nil && json.Unmarshal([]byte(out), &c) == nil {
+			keys, err := crypto.Load(in.env["LEADCAP_DATA_DIR"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			rendered := time.Now().Add(-time.Minute)
+			forms := shield.NewForms(shield.FormOptions{Keys: keys, Now: func() time.Time { return rendered },
+				Defences: shield.DefaultDefences()})
+			tok = forms.Token(&c).RenderToken
+		}
+		in.tokens[head.Conference] = tok
+	}
+	if tok == "" {
+		return body
+	}
+	return `{"render_token":"` + tok + `",` + strings.TrimPrefix(body, "{")
 }
 
 // login tries to sign in and returns the status.

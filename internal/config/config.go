@@ -35,6 +35,9 @@ type Config struct {
 	MaxBodyBytes    int64          // largest lead submission body
 	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+	ExportRetention time.Duration  // how long stored exports are kept
+	ExportLinkTTL   time.Duration  // how long an export's download link works by default
+	ExportSyncRows  int64          // exports of more leads run in the background
 	KioskIdle       time.Duration  // kiosk mode: an untouched form is emptied after this
 	KioskThanks     time.Duration  // kiosk mode: how long the thank-you screen shows
 
@@ -54,6 +57,8 @@ type Config struct {
 	SessionMaxAge      time.Duration // a console session ends this long after sign-in
 	TempPasswordTTL    time.Duration // a temporary password stops working after
 	RequireAdminMFA    bool          // an admin without MFA can only enrol
+
+	Shield Shield // abuse protection and HTTP hardening (shield.go)
 }
 
 // Default returns the zero-configuration settings.
@@ -67,6 +72,9 @@ func Default() Config {
 		MaxBodyBytes:    64 << 10,
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
+		ExportRetention: 365 * 24 * time.Hour,
+		ExportLinkTTL:   15 * time.Minute,
+		ExportSyncRows:  10_000,
 		KioskIdle:       90 * time.Second,
 		KioskThanks:     6 * time.Second,
 		AlarmInterval:   5 * time.Second,
@@ -74,6 +82,7 @@ func Default() Config {
 		SessionIdleTimeout: 2 * time.Hour,
 		SessionMaxAge:      12 * time.Hour,
 		TempPasswordTTL:    7 * 24 * time.Hour,
+		Shield:             defaultShield(),
 	}
 }
 
@@ -139,6 +148,25 @@ func settings() []setting {
 	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	add("export_retention", "how long stored exports are kept before they are removed, e.g. 365d or 720h", false,
+		func(c *Config) string { return days(c.ExportRetention) },
+		func(c *Config, v string) error {
+			d, err := parseDays(v)
+			c.ExportRetention = d
+			return err
+		})
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.ExportLinkTTL })
+	add("export_link_ttl", "how long an export's download link works unless asked otherwise", false, gd, sd)
+	add("export_sync_rows", "exports of up to this many leads are written while the request waits; larger ones run in the background", false,
+		func(c *Config) string { return strconv.FormatInt(c.ExportSyncRows, 10) },
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("not a whole number: %q", v)
+			}
+			c.ExportSyncRows = n
+			return nil
+		})
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskIdle })
 	add("kiosk_idle", "kiosk mode: an untouched booth form is emptied after this", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.KioskThanks })
@@ -188,7 +216,28 @@ func settings() []setting {
 			c.RequireAdminMFA = b
 			return nil
 		})
+	shieldSettings(add)
 	return s
+}
+
+// days writes a whole number of days as "365d", anything else as a duration.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+// parseDays reads "365d" or a duration like "720h".
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 && d < 100*366 {
+			return time.Duration(d) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil {
+		return d, nil
+	}
+	return 0, fmt.Errorf("not a number of days like 365d or a duration like 720h: %q", v)
 }
 
 // prefixes reads and writes a comma-separated list of IPs and CIDRs.
@@ -378,6 +427,15 @@ func (c Config) Validate() error {
 	if c.OutboxInterval < 10*time.Millisecond {
 		bad("outbox_interval", "must be at least 10ms")
 	}
+	if c.ExportRetention < time.Hour {
+		bad("export_retention", "must be at least an hour")
+	}
+	if c.ExportLinkTTL < time.Second || c.ExportLinkTTL > 7*24*time.Hour {
+		bad("export_link_ttl", "want 1s to 168h (7 days), got %s", c.ExportLinkTTL)
+	}
+	if c.ExportSyncRows < 1 {
+		bad("export_sync_rows", "must be at least 1")
+	}
 	if c.KioskIdle < time.Second || c.KioskIdle > 24*time.Hour {
 		bad("kiosk_idle", "want 1s to 24h, got %s", c.KioskIdle)
 	}
@@ -394,6 +452,7 @@ func (c Config) Validate() error {
 	if c.TempPasswordTTL < time.Hour || c.TempPasswordTTL > 90*24*time.Hour {
 		bad("temp_password_ttl", "want 1h to 2160h (90 days)")
 	}
+	c.validateShield(bad)
 	return errors.Join(errs...)
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadcap/leadcap/internal/config"
 )
@@ -27,6 +28,23 @@ func TestDefaultsNeedNothing(t *testing.T) {
 	}
 	if c.Listen != ":8080" || c.DataDir != "./data" || c.DatabaseDSN() != filepath.Join("data", "leadcap.db") || c.BlobDir() != filepath.Join("data", "objects") {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestExportSettings(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.ExportRetention != 365*24*time.Hour || c.ExportLinkTTL != 15*time.Minute || c.ExportSyncRows != 10000 {
+		t.Fatalf("defaults: %v %v %v, %v", c.ExportRetention, c.ExportLinkTTL, c.ExportSyncRows, err)
+	}
+	if c.Map()["LEADCAP_EXPORT_RETENTION"] != "365d" {
+		t.Errorf("retention shown as %q", c.Map()["LEADCAP_EXPORT_RETENTION"])
+	}
+	c, err = load(t, []string{"--export-retention", "30d", "--export-link-ttl", "1h"}, map[string]string{"LEADCAP_EXPORT_SYNC_ROWS": "500"})
+	if err != nil || c.ExportRetention != 30*24*time.Hour || c.ExportLinkTTL != time.Hour || c.ExportSyncRows != 500 {
+		t.Fatalf("set: %v %v %v, %v", c.ExportRetention, c.ExportLinkTTL, c.ExportSyncRows, err)
+	}
+	if c, _ := load(t, nil, map[string]string{"LEADCAP_EXPORT_RETENTION": "36h"}); c.ExportRetention != 36*time.Hour {
+		t.Errorf("retention as a duration: %v", c.ExportRetention)
 	}
 }
 
@@ -86,6 +104,11 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{nil, map[string]string{"LEADCAP_PUBLIC_URL": "ftp://x"}, "LEADCAP_PUBLIC_URL"},
 		{nil, map[string]string{"LEADCAP_DATABASE_URL_FILE": "/no/such/file"}, "LEADCAP_DATABASE_URL_FILE"},
 		{[]string{"--outbox-interval", "1ns"}, nil, "LEADCAP_OUTBOX_INTERVAL"},
+		{nil, map[string]string{"LEADCAP_EXPORT_RETENTION": "a year"}, "LEADCAP_EXPORT_RETENTION"},
+		{nil, map[string]string{"LEADCAP_EXPORT_RETENTION": "1m"}, "LEADCAP_EXPORT_RETENTION"},
+		{nil, map[string]string{"LEADCAP_EXPORT_LINK_TTL": "8d"}, "LEADCAP_EXPORT_LINK_TTL"},
+		{nil, map[string]string{"LEADCAP_EXPORT_LINK_TTL": "169h"}, "LEADCAP_EXPORT_LINK_TTL"},
+		{nil, map[string]string{"LEADCAP_EXPORT_SYNC_ROWS": "0"}, "LEADCAP_EXPORT_SYNC_ROWS"},
 	}
 	for _, tt := range tests {
 		_, err := load(t, tt.args, tt.env)

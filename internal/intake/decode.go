@@ -328,8 +328,8 @@ func formScalar(in *Input, key string) *string {
 		return &in.RenderToken
 	case "pow_nonce":
 		return &in.PowNonce
-	case "pow_solution":
-		return &in.PowSolution
+	case "device_token":
+		return &in.DeviceToken
 	}
 	return nil
 }

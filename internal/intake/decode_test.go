@@ -155,8 +155,8 @@ func TestDecodeJSONFields(t *testing.T) {
 	if !reflect.DeepEqual(in, want) {
 		t.Errorf("got  %+v\nwant %+v", in, want)
 	}
-	abuse := mustDecode(t, minimalJSON(`"website":"http://spam"`, `"render_token":"t"`, `"pow_nonce":"n"`, `"pow_solution":"s"`))
-	if abuse.Website != "http://spam" || abuse.RenderToken != "t" || abuse.PowNonce != "n" || abuse.PowSolution != "s" {
+	abuse := mustDecode(t, minimalJSON(`"website":"http://spam"`, `"render_token":"t"`, `"pow_nonce":"n"`, `"device_token":"d"`))
+	if abuse.Website != "http://spam" || abuse.RenderToken != "t" || abuse.PowNonce != "n" || abuse.DeviceToken != "d" {
 		t.Errorf("abuse fields = %+v", abuse)
 	}
 }

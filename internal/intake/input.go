@@ -45,12 +45,13 @@ type Input struct {
 	Source   string                     `json:"source"`
 	DeviceID string                     `json:"device_id"`
 
-	// Abuse defences, checked by the caller before the lead is stored. They
-	// are never part of the lead and Validate ignores them.
-	Website     string `json:"website"` // honeypot: a person leaves it empty
-	RenderToken string `json:"render_token"`
-	PowNonce    string `json:"pow_nonce"`
-	PowSolution string `json:"pow_solution"`
+	// Abuse defences, checked by the shield before the lead is stored
+	// (internal/shield). They are never part of the lead and Validate
+	// ignores them.
+	Website     string `json:"website"`      // honeypot: a person leaves it empty
+	RenderToken string `json:"render_token"` // signed when the form was rendered
+	PowNonce    string `json:"pow_nonce"`    // the proof of work's answer to the render token's challenge
+	DeviceToken string `json:"device_token"` // a kiosk device link's token: no proof of work asked
 
 	// fromForm is set by DecodeForm: form answers are strings, so a number
 	// may come as a numeric string and one ticked box of a multiple-choice
@@ -76,7 +77,7 @@ func isInputKey(k string) bool {
 	case "conference", "submission_id", "first_name", "last_name", "email",
 		"phone", "company", "job_title", "country", "interests", "answers",
 		"notes", "consent", "source", "device_id",
-		"website", "render_token", "pow_nonce", "pow_solution":
+		"website", "render_token", "pow_nonce", "device_token":
 		return true
 	}
 	return false

@@ -312,3 +312,10 @@ func isJSONNumber(s string) bool {
 	}
 	return i == len(s)
 }
+
+// CountryCode returns s as an upper-case ISO 3166-1 alpha-2 code in use,
+// and false when it is not one.
+func CountryCode(s string) (string, bool) {
+	c, problem := normalizeCountry(s)
+	return c, problem == "" && c != ""
+}

@@ -397,7 +397,10 @@ func TestLoginDoesNotRevealEmail(t *testing.T) {
 		k, u := median(knownTimes), median(unknownTimes)
 		ratio := float64(k) / float64(u)
 		t.Logf("median time: known email %v, unknown email %v", k, u)
-		if ratio < 0.5 || ratio > 2 {
+		// A skipped password hash for unknown emails would show as a ratio
+		// of 50 or more; the wide band keeps a loaded machine from failing
+		// the test while still catching that.
+		if ratio < 0.25 || ratio > 4 {
 			t.Fatalf("known email takes %v, unknown %v: the timing tells them apart", k, u)
 		}
 	})

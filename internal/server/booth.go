@@ -26,6 +26,7 @@ func newBooth(d Deps) *web.Booth {
 		KioskIdle:    d.KioskIdle,
 		KioskThanks:  d.KioskThanks,
 		Now:          d.Now,
+		Shield:       d.Forms,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("server: booth form: %v", err))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 	"github.com/makiuchi-d/gozxing"
@@ -204,7 +205,7 @@ func TestConferenceAPI(t *testing.T) {
 // TestQRUsesPublicURL: with a public URL configured, the QR code points
 // there whatever host the request came to.
 func TestQRUsesPublicURL(t *testing.T) {
-	ts := newTestServerWith(t, storetest.SQLite(t), "https://leads.example.com/")
+	ts := newTestServerWith(t, storetest.SQLite(t), setup{deps: func(d *server.Deps) { d.PublicURL = "https://leads.example.com/" }})
 	c := ts.mustConference(t, "expo", leadcap.StatusOpen)
 	staff := ts.mustLogin(t, ts.mustAccount(t, leadcap.RoleStaff), "10.1.0.2")
 	_, _, b := staff.get(t, "/api/v1/conferences/"+c.ID+"/qr.png")

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/identity"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 	"github.com/pquerna/otp/totp"
 )
@@ -206,6 +207,8 @@ func TestConsoleInBrowser(t *testing.T) {
 			"#f-company": "Reef Divers", "#f-job_title": "Travel buyer", "#f-answers-what-brings-you-here": "Planning a group trip"})
 		v.do(chromedp.Click(chromedp.CSS(`#f-answers-group-size-2`)), chromedp.Click(chromedp.CSS(`#f-interests-0`)),
 			chromedp.Click(chromedp.CSS(`#f-consent_contact`)))
+		// A person takes a while to fill in a form; the shield checks.
+		ts.clock.add(shield.DefaultMinFillTime + time.Second)
 		v.do(chromedp.Click(chromedp.CSS(`#lead button[type=submit]`)))
 		v.wait("the thank-you screen", `document.querySelector("#done") && !document.querySelector("#done").hidden || /thank/i.test(document.body.innerText)`, 10*time.Second)
 		res, err := ts.store.ListLeads(ctx, storeQuery(confID))

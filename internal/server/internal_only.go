@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/shield"
 )
 
 // internalOnly serves h only to operators' machines: a client on loopback or
@@ -45,7 +46,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) internalClient(ip netip.Addr) bool {
-	return ip.IsLoopback() || isTrusted(ip, s.MetricsAllow)
+	return ip.IsLoopback() || shield.InNetworks(ip, s.MetricsAllow)
 }
 
 // relayedByStranger reports a request with forwarding headers whose TCP
@@ -55,5 +56,5 @@ func (s *Server) relayedByStranger(r *http.Request) bool {
 		return false
 	}
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err != nil || !isTrusted(peer.Addr().Unmap(), s.TrustedProxies)
+	return err != nil || !shield.InNetworks(peer.Addr().Unmap(), s.TrustedProxies)
 }

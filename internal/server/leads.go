@@ -20,10 +20,13 @@ func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// An API client whose token may write leads may claim any source
-	// (staff, api, import); the public only form or kiosk.
+	// (staff, api, import); the public only form or kiosk. Such an
+	// integration also skips the form abuse defences, which are for the
+	// public form.
 	p := access.FromContext(r.Context())
 	trusted := p != nil && p.Via == access.ViaToken && p.Can(access.LeadsWrite)
-	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String(), Trusted: trusted})
+	res, _, err := s.Capture.Submit(r.Context(), in, capture.Meta{ClientIP: clientIP(r.Context()).String(),
+		Trusted: trusted, Route: r.Pattern})
 	if err != nil {
 		s.Metrics.ValidationFailed(leadcap.ErrorFields(err))
 		s.writeError(w, r, "leads", err)

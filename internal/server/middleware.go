@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/leadcap/leadcap/internal/shield"
 )
 
 type ctxKey int
@@ -63,7 +64,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		var b [8]byte
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
-		ip := resolveClientIP(r, s.TrustedProxies)
+		ip := shield.ClientIP(r, s.TrustedProxies)
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyClientIP, ip)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
@@ -73,8 +74,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		if r.TLS != nil {
+		if shield.ForwardedHTTPS(r, s.TrustedProxies) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if !publicSurface(r) {
+			h.Set("Cache-Control", "no-store")
 		}
 		defer func() {
 			if v := recover(); v != nil {
@@ -100,8 +104,26 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("component", componentOf(r)))
 		}()
+		if s.Shield != nil {
+			if err := s.Shield.Screen(r, ip, func() string { _, p := s.mux.Handler(r); return p }); err != nil {
+				s.writeError(sw, r, "shield", err)
+				return
+			}
+		}
+		if r.Body != nil && s.MaxRequestBytes > 0 {
+			r.Body = http.MaxBytesReader(sw, r.Body, max(s.MaxRequestBytes, s.MaxBodyBytes))
+		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// publicSurface reports whether r is for the public booth form, its assets
+// or a lead submission. Everything else is the admin surface, which no
+// cache may keep: its answers carry leads, users and tokens.
+func publicSurface(r *http.Request) bool {
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/c/") || strings.HasPrefix(p, "/static/") ||
+		(r.Method == http.MethodPost && p == "/api/v1/leads")
 }
 
 // routeOf names the route pattern (never the raw path, which may carry
@@ -123,6 +145,8 @@ func componentOf(r *http.Request) string {
 		return "conferences"
 	case strings.HasPrefix(p, "/api/v1/exports"):
 		return "exports"
+	case strings.HasPrefix(p, "/api/v1/shield"):
+		return "shield"
 	case strings.HasPrefix(p, "/api/v1/auth"), strings.HasPrefix(p, "/api/v1/me"):
 		return "auth"
 	case strings.HasPrefix(p, "/api/v1/users"):
@@ -133,50 +157,6 @@ func componentOf(r *http.Request) string {
 		return "alarms"
 	}
 	return "http"
-}
-
-// resolveClientIP returns the TCP peer, or, when the peer is a trusted
-// proxy, the right-most address in X-Forwarded-For that is not itself a
-// trusted proxy. IPv4-mapped IPv6 addresses are unmapped.
-func resolveClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap().WithZone("")
-	if !isTrusted(peer, trusted) {
-		return peer
-	}
-	hops := r.Header.Values("X-Forwarded-For")
-	var all []string
-	for _, h := range hops {
-		all = append(all, strings.Split(h, ",")...)
-	}
-	for i := len(all) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(all[i]))
-		if err != nil {
-			return peer // a garbled hop: trust nothing left of it
-		}
-		a = a.Unmap().WithZone("")
-		if !isTrusted(a, trusted) {
-			return a
-		}
-		peer = a
-	}
-	return peer
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // levelFor logs server errors as errors and everything else as info.

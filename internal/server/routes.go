@@ -16,6 +16,7 @@ func (s *Server) routes() {
 
 	// Public: visitors create leads.
 	s.route("POST /api/v1/leads", access.Public, s.handleCreateLead)
+	s.route("GET /api/v1/conferences/{slug}/form-token", access.Public, s.handleFormToken)
 
 	// Sign-in and the caller's own account.
 	s.route("POST /api/v1/auth/login", access.Public, s.handleLogin)
@@ -48,6 +49,22 @@ func (s *Server) routes() {
 	s.route("POST /c/{slug}", access.Public, s.booth.Submit)
 	s.route("GET "+web.WorkerPath, access.Public, s.booth.ServeWorker)
 	s.route("GET /static/{file}", access.Public, s.handleStatic) // the form's and the console's
+
+	// The shield's block and allow rules and its block record, for admins.
+	s.route("GET /api/v1/shield/rules", access.ShieldManage, s.handleShieldRules)
+	s.route("POST /api/v1/shield/rules", access.ShieldManage, s.handleAddShieldRule)
+	s.route("DELETE /api/v1/shield/rules/{id}", access.ShieldManage, s.handleDeleteShieldRule)
+	s.route("GET /api/v1/shield/blocks", access.ShieldManage, s.handleShieldBlocks)
+	s.route("GET /api/v1/shield/quarantine", access.ShieldManage, s.handleQuarantine)
+
+	// Exports, for those with leads:export. A download link is signed and
+	// expires: the link is its permission, like a presigned URL.
+	s.route("POST /api/v1/exports", access.LeadsExport, s.handleCreateExport)
+	s.route("GET /api/v1/exports", access.LeadsExport, s.handleListExports)
+	s.route("GET /api/v1/exports/{id}", access.LeadsExport, s.handleGetExport)
+	s.route("DELETE /api/v1/exports/{id}", access.LeadsExport, s.handleDeleteExport)
+	s.route("GET /api/v1/exports/{id}/download", access.Public, s.handleDownloadExport)
+
 	// The built-in alarms of every server.
 	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/access"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/store/storetest"
@@ -83,6 +84,16 @@ type matrixEnv struct {
 }
 
 func (e *matrixEnv) next() int { e.n++; return e.n }
+
+// mustExport makes a stored export of every lead.
+func (e *matrixEnv) mustExport(t *testing.T) *leadcap.Export {
+	t.Helper()
+	x, err := e.ts.exports.Create(context.Background(), export.Request{Format: leadcap.FormatCSV}, export.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
 
 // session returns a signed-in client of role ("" for none).
 func (e *matrixEnv) session(t *testing.T, role string) *client {
@@ -210,7 +221,19 @@ func matrixCases() map[string]matrixCase {
 			return "POST", "/c/expo", url.Values{"submission_id": {fmt.Sprint("form-", n)}, "email": {fmt.Sprintf("f%d@example.com", n)},
 				"answers.size": {"solo"}, "consent_contact": {"on"}}
 		}, false},
-		"GET /c/sw.js": {"p", 200, static("GET", "/c/sw.js", nil), false},
+		"GET /c/sw.js":         {"p", 200, static("GET", "/c/sw.js", nil), false},
+		"POST /api/v1/exports": {"a", 201, static("POST", "/api/v1/exports", map[string]any{"format": "csv"}), false},
+		"GET /api/v1/exports":  {"a", 200, static("GET", "/api/v1/exports", nil), false},
+		"GET /api/v1/exports/{id}": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "GET", "/api/v1/exports/" + e.mustExport(t).ID, nil
+		}, false},
+		"DELETE /api/v1/exports/{id}": {"a", 204, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "DELETE", "/api/v1/exports/" + e.mustExport(t).ID, nil
+		}, false},
+		// The signed link is its own permission.
+		"GET /api/v1/exports/{id}/download": {"p", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "GET", e.ts.exports.View(e.mustExport(t), 0).URL, nil
+		}, false},
 		"GET /static/{file}": {"p", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
 			page := e.ts.newClient("10.0.0.3").do(t, "GET", "/c/expo", nil).raw
 			css := regexp.MustCompile(`/static/booth\.[0-9a-f]+\.css`).FindString(page)
@@ -220,7 +243,21 @@ func matrixCases() map[string]matrixCase {
 			return "GET", css, nil
 		}, false},
 
-		"GET /api/v1/conferences": {"asv", 200, static("GET", "/api/v1/conferences", nil), false},
+		"GET /api/v1/conferences/{slug}/form-token": {"p", 200, static("GET", "/api/v1/conferences/expo/form-token", nil), false},
+		"GET /api/v1/shield/rules":                  {"a", 200, static("GET", "/api/v1/shield/rules?all=true", nil), false},
+		"POST /api/v1/shield/rules": {"a", 201, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/api/v1/shield/rules", map[string]any{"action": "block", "network": fmt.Sprintf("192.0.2.%d", e.next()), "note": "matrix"}
+		}, false},
+		"DELETE /api/v1/shield/rules/{id}": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			r := &leadcap.ShieldRule{Action: "block", Network: fmt.Sprintf("198.51.100.%d/32", e.next()), CreatedBy: "test"}
+			if _, err := e.ts.store.PutShieldRule(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			return "DELETE", fmt.Sprint("/api/v1/shield/rules/", r.ID), nil
+		}, false},
+		"GET /api/v1/shield/blocks":     {"a", 200, static("GET", "/api/v1/shield/blocks?limit=10", nil), false},
+		"GET /api/v1/shield/quarantine": {"a", 200, static("GET", "/api/v1/shield/quarantine?conference=expo", nil), false},
+		"GET /api/v1/conferences":       {"asv", 200, static("GET", "/api/v1/conferences", nil), false},
 		"POST /api/v1/conferences": {"as", 201, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
 			return "POST", "/api/v1/conferences", map[string]any{"name": fmt.Sprintf("Matrix %d", e.next())}
 		}, false},

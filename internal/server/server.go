@@ -13,8 +13,10 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/metrics"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/web"
 )
@@ -23,6 +25,7 @@ import (
 type Deps struct {
 	Store          *store.Store
 	Capture        *capture.Service
+	Exports        *export.Service
 	Log            *slog.Logger
 	MaxBodyBytes   int64
 	TrustedProxies []netip.Prefix
@@ -30,6 +33,14 @@ type Deps struct {
 	// before /readyz reports the outbox unhealthy.
 	OutboxMaxLag time.Duration
 	Now          func() time.Time
+
+	// Shield screens every request (block rules, rate limits); Forms
+	// issues the booth form's render tokens. Nil: neither.
+	Shield *shield.Shield
+	Forms  *shield.Forms
+	// MaxRequestBytes caps the body of every route; lead submissions have
+	// their own, smaller, MaxBodyBytes.
+	MaxRequestBytes int64
 	// Metrics records every request and error; nil gets a fresh set.
 	Metrics *metrics.Metrics
 	// MetricsAllow are the networks besides loopback that /metrics (the

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +19,13 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/metrics"
+	"github.com/leadcap/leadcap/internal/ratelimit"
 	"github.com/leadcap/leadcap/internal/server"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
@@ -26,48 +33,58 @@ import (
 // testServer is leadcap's HTTP surface on loopback over a real database.
 type testServer struct {
 	*httptest.Server
-	store *store.Store
-	ident *identity.Service
-	blob  *blob.Dir
-	clock *clock
+	store  *store.Store
+	ident  *identity.Service
+	clock  *clock
+	forms  *shield.Forms
+	shield *shield.Shield
+	// exports stores exports in a temporary object directory.
+	exports *export.Service
+	blob    *blob.Dir // the object store: QR codes, raw copies
 }
 
 func newTestServer(t testing.TB, dsn string, opts ...func(*identity.Options)) *testServer {
 	t.Helper()
-	return buildTestServer(t, dsn, nil, nil, opts...)
+	return newTestServerWith(t, dsn, setup{identity: opts})
 }
 
-// newTestServerWith is newTestServer with a public URL configured.
-func newTestServerWith(t *testing.T, dsn, publicURL string) *testServer {
-	t.Helper()
-	return buildTestServer(t, dsn, nil, func(d *server.Deps) { d.PublicURL = publicURL })
+// setup changes the parts of a test server from their defaults.
+type setup struct {
+	identity []func(*identity.Options)
+	shield   func(*shield.Options)     // after the defaults: loopback trusted, 600 leads per IP
+	forms    func(*shield.FormOptions) // after the defaults: every defence on
+	log      io.Writer                 // the server's JSON log; default discarded
+	listen   string                    // address to listen on; default 127.0.0.1:0
+	tls      bool
+	deps     func(*server.Deps) // last changes to the server's dependencies
+	// clock, when set, is the clock of the store and the capture path too
+	// (else they run on real time): leads are stored when it says.
+	clock *clock
 }
 
 // newClockServer is newTestServer whose store and capture path run on the
-// test clock too, set to start: leads are stored when the clock says.
+// test clock too, set to start.
 func newClockServer(t testing.TB, dsn string, start time.Time) *testServer {
 	t.Helper()
-	return buildTestServer(t, dsn, &clock{t: start}, nil)
+	return newTestServerWith(t, dsn, setup{clock: &clock{t: start}})
 }
 
-// buildTestServer builds a test server. With clk, the store and capture
-// path run on it; without, on real time (identity and the server always
-// run on the test clock).
-func buildTestServer(t testing.TB, dsn string, clk *clock, deps func(*server.Deps), opts ...func(*identity.Options)) *testServer {
+func newTestServerWith(t testing.TB, dsn string, su setup) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	so := store.Options{Sealer: keys, Merge: intake.MergeLead}
+	sopts := store.Options{Sealer: keys, Merge: intake.MergeLead}
 	var captureNow func() time.Time
+	clk := su.clock
 	if clk != nil {
-		so.Now, captureNow = clk.now, clk.now
+		sopts.Now, captureNow = clk.now, clk.now
 	} else {
 		clk = newClock()
 	}
-	st, err := store.Open(ctx, dsn, so)
+	st, err := store.Open(ctx, dsn, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,37 +92,97 @@ func buildTestServer(t testing.TB, dsn string, clk *clock, deps func(*server.Dep
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
+	for _, f := range su.identity {
+		f(&o)
+	}
+	ident := identity.New(o)
+	logTo := su.log
+	if logTo == nil {
+		logTo = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logTo, nil))
+	// Loopback is a trusted proxy, so tests choose client IPs with
+	// X-Forwarded-For.
+	m := metrics.New(leadcap.Version, clk.now)
+	so := shield.Options{Store: st, Log: log, Metrics: m, Now: clk.now, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		LeadsPerIP: ratelimit.Config{Burst: 600, Every: 50 * time.Millisecond}}
+	if su.shield != nil {
+		su.shield(&so)
+	}
+	guard, err := shield.New(ctx, so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { guard.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done; guard.Close() })
+	fo := shield.FormOptions{Keys: keys, Store: st, Shield: guard, Now: clk.now, Defences: shield.DefaultDefences()}
+	if su.forms != nil {
+		su.forms(&fo)
+	}
+	forms := shield.NewForms(fo)
 	objects, err := blob.OpenDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objects.Close() })
-	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
-	for _, f := range opts {
-		f(&o)
-	}
-	ident := identity.New(o)
+	exports := export.NewService(ctx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: export.StoreAuditor{Store: st},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TempDir: t.TempDir(), Now: clk.now})
+	t.Cleanup(exports.Wait)
 	d := server.Deps{
-		Store:        st,
-		Capture:      capture.New(st, captureNow),
-		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		MaxBodyBytes: 64 << 10,
-		Identity:     ident,
-		Now:          clk.now,
-		Blob:         objects,
-		// Loopback is a trusted proxy, so tests choose client IPs with
-		// X-Forwarded-For.
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Store:          st,
+		Capture:        capture.New(st, captureNow).WithForms(forms),
+		Blob:           objects,
+		Exports:        exports,
+		Log:            log,
+		MaxBodyBytes:   64 << 10,
+		Identity:       ident,
+		Now:            clk.now,
+		TrustedProxies: so.TrustedProxies,
+		Shield:         guard,
+		Forms:          forms,
+		Metrics:        m,
 		// The clients' networks may read /metrics.
 		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	}
-	if deps != nil {
-		deps(&d)
+	if su.deps != nil {
+		su.deps(&d)
 	}
-	h := server.New(d)
-	ts := httptest.NewServer(h)
+	ts := httptest.NewUnstartedServer(server.New(d))
+	if su.listen != "" {
+		ln, err := net.Listen("tcp", su.listen)
+		if err != nil {
+			t.Skipf("cannot listen on %s: %v", su.listen, err)
+		}
+		ts.Listener.Close()
+		ts.Listener = ln
+	}
+	if su.tls {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st, ident: ident, clock: clk, blob: objects}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms, shield: guard, exports: exports, blob: objects}
+}
+
+// formToken fetches a render token for the conference's form, as the
+// booth form does, and lets the minimum fill time pass on the clock.
+func (ts *testServer) formToken(t testing.TB, slug string) string {
+	t.Helper()
+	res, err := http.Get(ts.URL + "/api/v1/conferences/" + slug + "/form-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok shield.FormToken
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || res.StatusCode != 200 || tok.RenderToken == "" {
+		t.Fatalf("form token for %s: %d %v", slug, res.StatusCode, err)
+	}
+	ts.clock.add(shield.DefaultMinFillTime)
+	return tok.RenderToken
 }
 
 // mustConference creates a conference with a question of each type.
@@ -180,6 +257,13 @@ func TestCreateLeadScenarios(t *testing.T) {
 		ts.mustConference(t, "expo", leadcap.StatusOpen)
 		ts.mustConference(t, "closed-expo", leadcap.StatusClosed)
 		ts.mustConference(t, "draft-expo", leadcap.StatusDraft)
+		// Real submissions carry the render token the form was given.
+		tok := ts.formToken(t, "expo")
+		signed := func(edits map[string]any) string {
+			e := map[string]any{"render_token": tok}
+			maps.Copy(e, edits)
+			return lead(e)
+		}
 
 		deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
 		tests := []struct {
@@ -190,51 +274,51 @@ func TestCreateLeadScenarios(t *testing.T) {
 			code        string
 			field       string // a field the error must name
 		}{
-			{"new lead", jsonType, lead(nil), 201, "", ""},
-			{"replay answers the first answer", jsonType, lead(map[string]any{"company": "Changed"}), 201, "", ""},
-			{"same email merges", jsonType, lead(map[string]any{"submission_id": "sub-2", "email": "ANA@EXAMPLE.COM", "interests": []string{"fishing"}}), 200, "", ""},
-			{"form encoded", "application/x-www-form-urlencoded", "conference=expo&submission_id=form-1&first_name=Bo&last_name=Li&email=bo%40example.com&answers.size=solo&consent_contact=on", 201, "", ""},
-			{"unknown conference", jsonType, lead(map[string]any{"conference": "nope", "submission_id": "s3"}), 404, leadcap.ENOTFOUND, ""},
-			{"closed conference", jsonType, lead(map[string]any{"conference": "closed-expo", "submission_id": "s4"}), 409, leadcap.ECONFLICT, ""},
-			{"draft conference", jsonType, lead(map[string]any{"conference": "draft-expo", "submission_id": "s5"}), 409, leadcap.ECONFLICT, ""},
-			{"missing conference", jsonType, lead(map[string]any{"conference": nil}), 422, leadcap.EINVALID, "conference"},
-			{"bad email", jsonType, lead(map[string]any{"submission_id": "s6", "email": "not-an-email"}), 422, leadcap.EINVALID, "email"},
-			{"missing email", jsonType, lead(map[string]any{"submission_id": "s6", "email": nil}), 422, leadcap.EINVALID, "email"},
-			{"bad phone", jsonType, lead(map[string]any{"submission_id": "s6", "phone": "12"}), 422, leadcap.EINVALID, "phone"},
-			{"bad country", jsonType, lead(map[string]any{"submission_id": "s6", "country": "XX"}), 422, leadcap.EINVALID, "country"},
-			{"long name", jsonType, lead(map[string]any{"submission_id": "s6", "first_name": strings.Repeat("a", 101)}), 422, leadcap.EINVALID, "first_name"},
-			{"control char in name", jsonType, lead(map[string]any{"submission_id": "s6", "last_name": "Dí\u0007az"}), 422, leadcap.EINVALID, "last_name"},
-			{"bidi override in company", jsonType, lead(map[string]any{"submission_id": "s6", "company": "Acme\u202egnp.exe"}), 422, leadcap.EINVALID, "company"},
-			{"newline in job title", jsonType, lead(map[string]any{"submission_id": "s6", "job_title": "a\nb"}), 422, leadcap.EINVALID, "job_title"},
-			{"interest not offered", jsonType, lead(map[string]any{"submission_id": "s6", "interests": []string{"golf"}}), 422, leadcap.EINVALID, "interests"},
-			{"required answer missing", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"role": "x"}}), 422, leadcap.EINVALID, "answers.size"},
-			{"choice not offered", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "huge"}}), 422, leadcap.EINVALID, "answers.size"},
-			{"multi not offered", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "trips": []string{"moon"}}}), 422, leadcap.EINVALID, "answers.trips"},
-			{"number out of range", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "budget": -5}}), 422, leadcap.EINVALID, "answers.budget"},
-			{"bad date", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "when": "2027-02-30"}}), 422, leadcap.EINVALID, "answers.when"},
-			{"unknown question", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "ghost": "x"}}), 422, leadcap.EINVALID, "answers.ghost"},
-			{"consent not given", jsonType, lead(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": false}}), 422, leadcap.EINVALID, "consent.contact"},
-			{"stale consent version", jsonType, lead(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": true, "version": 7}}), 422, leadcap.EINVALID, "consent.version"},
-			{"public staff source", jsonType, lead(map[string]any{"submission_id": "s6", "source": "staff"}), 422, leadcap.EINVALID, "source"},
-			{"missing submission id", jsonType, lead(map[string]any{"submission_id": nil}), 422, leadcap.EINVALID, "submission_id"},
-			{"oversize body", jsonType, lead(map[string]any{"notes": strings.Repeat("x", 70<<10)}), 413, leadcap.ETOOLARGE, ""},
-			{"text/plain", "text/plain", lead(nil), 415, leadcap.EUNSUPPORTED, ""},
-			{"no content type", "", lead(nil), 415, leadcap.EUNSUPPORTED, ""},
+			{"new lead", jsonType, signed(nil), 201, "", ""},
+			{"replay answers the first answer", jsonType, signed(map[string]any{"company": "Changed"}), 201, "", ""},
+			{"same email merges", jsonType, signed(map[string]any{"submission_id": "sub-2", "email": "ANA@EXAMPLE.COM", "interests": []string{"fishing"}}), 200, "", ""},
+			{"form encoded", "application/x-www-form-urlencoded", "conference=expo&submission_id=form-1&first_name=Bo&last_name=Li&email=bo%40example.com&answers.size=solo&consent_contact=on&render_token=" + url.QueryEscape(tok), 201, "", ""},
+			{"unknown conference", jsonType, signed(map[string]any{"conference": "nope", "submission_id": "s3"}), 404, leadcap.ENOTFOUND, ""},
+			{"closed conference", jsonType, signed(map[string]any{"conference": "closed-expo", "submission_id": "s4"}), 409, leadcap.ECONFLICT, ""},
+			{"draft conference", jsonType, signed(map[string]any{"conference": "draft-expo", "submission_id": "s5"}), 409, leadcap.ECONFLICT, ""},
+			{"missing conference", jsonType, signed(map[string]any{"conference": nil}), 422, leadcap.EINVALID, "conference"},
+			{"bad email", jsonType, signed(map[string]any{"submission_id": "s6", "email": "not-an-email"}), 422, leadcap.EINVALID, "email"},
+			{"missing email", jsonType, signed(map[string]any{"submission_id": "s6", "email": nil}), 422, leadcap.EINVALID, "email"},
+			{"bad phone", jsonType, signed(map[string]any{"submission_id": "s6", "phone": "12"}), 422, leadcap.EINVALID, "phone"},
+			{"bad country", jsonType, signed(map[string]any{"submission_id": "s6", "country": "XX"}), 422, leadcap.EINVALID, "country"},
+			{"long name", jsonType, signed(map[string]any{"submission_id": "s6", "first_name": strings.Repeat("a", 101)}), 422, leadcap.EINVALID, "first_name"},
+			{"control char in name", jsonType, signed(map[string]any{"submission_id": "s6", "last_name": "Dí\u0007az"}), 422, leadcap.EINVALID, "last_name"},
+			{"bidi override in company", jsonType, signed(map[string]any{"submission_id": "s6", "company": "Acme\u202egnp.exe"}), 422, leadcap.EINVALID, "company"},
+			{"newline in job title", jsonType, signed(map[string]any{"submission_id": "s6", "job_title": "a\nb"}), 422, leadcap.EINVALID, "job_title"},
+			{"interest not offered", jsonType, signed(map[string]any{"submission_id": "s6", "interests": []string{"golf"}}), 422, leadcap.EINVALID, "interests"},
+			{"required answer missing", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"role": "x"}}), 422, leadcap.EINVALID, "answers.size"},
+			{"choice not offered", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "huge"}}), 422, leadcap.EINVALID, "answers.size"},
+			{"multi not offered", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "trips": []string{"moon"}}}), 422, leadcap.EINVALID, "answers.trips"},
+			{"number out of range", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "budget": -5}}), 422, leadcap.EINVALID, "answers.budget"},
+			{"bad date", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "when": "2027-02-30"}}), 422, leadcap.EINVALID, "answers.when"},
+			{"unknown question", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": "solo", "ghost": "x"}}), 422, leadcap.EINVALID, "answers.ghost"},
+			{"consent not given", jsonType, signed(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": false}}), 422, leadcap.EINVALID, "consent.contact"},
+			{"stale consent version", jsonType, signed(map[string]any{"submission_id": "s6", "consent": map[string]any{"contact": true, "version": 7}}), 422, leadcap.EINVALID, "consent.version"},
+			{"public staff source", jsonType, signed(map[string]any{"submission_id": "s6", "source": "staff"}), 422, leadcap.EINVALID, "source"},
+			{"missing submission id", jsonType, signed(map[string]any{"submission_id": nil}), 422, leadcap.EINVALID, "submission_id"},
+			{"oversize body", jsonType, signed(map[string]any{"notes": strings.Repeat("x", 70<<10)}), 413, leadcap.ETOOLARGE, ""},
+			{"text/plain", "text/plain", signed(nil), 415, leadcap.EUNSUPPORTED, ""},
+			{"no content type", "", signed(nil), 415, leadcap.EUNSUPPORTED, ""},
 			{"invalid UTF-8", jsonType, `{"conference":"expo","first_name":"` + "\xff\xfe" + `"}`, 400, leadcap.EBADREQUEST, ""},
 			{"NUL byte", jsonType, `{"conference":"expo","first_name":"a` + "\x00" + `b"}`, 400, leadcap.EBADREQUEST, ""},
-			{"escaped NUL", jsonType, lead(map[string]any{"submission_id": "s6", "first_name": "a\u0000b"}), 400, leadcap.EBADREQUEST, "first_name"},
+			{"escaped NUL", jsonType, signed(map[string]any{"submission_id": "s6", "first_name": "a\u0000b"}), 400, leadcap.EBADREQUEST, "first_name"},
 			{"deep nesting", jsonType, `{"answers":` + deep + `}`, 400, leadcap.EBADREQUEST, ""},
 			{"duplicate key", jsonType, `{"conference":"expo","email":"a@example.com","email":"b@example.com"}`, 400, leadcap.EBADREQUEST, ""},
 			{"duplicate nested key", jsonType, `{"conference":"expo","consent":{"contact":true,"contact":false}}`, 400, leadcap.EBADREQUEST, ""},
-			{"unknown field", jsonType, lead(map[string]any{"is_admin": true}), 400, leadcap.EBADREQUEST, ""},
-			{"number as name", jsonType, lead(map[string]any{"first_name": 5}), 400, leadcap.EBADREQUEST, "first_name"},
-			{"string as interests", jsonType, lead(map[string]any{"interests": "diving"}), 400, leadcap.EBADREQUEST, "interests"},
-			{"string as consent", jsonType, lead(map[string]any{"consent": "yes"}), 400, leadcap.EBADREQUEST, "consent"},
-			{"object as answer", jsonType, lead(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": map[string]any{"x": 1}}}), 400, leadcap.EBADREQUEST, ""},
-			{"array body", jsonType, `[` + lead(nil) + `]`, 400, leadcap.EBADREQUEST, ""},
+			{"unknown field", jsonType, signed(map[string]any{"is_admin": true}), 400, leadcap.EBADREQUEST, ""},
+			{"number as name", jsonType, signed(map[string]any{"first_name": 5}), 400, leadcap.EBADREQUEST, "first_name"},
+			{"string as interests", jsonType, signed(map[string]any{"interests": "diving"}), 400, leadcap.EBADREQUEST, "interests"},
+			{"string as consent", jsonType, signed(map[string]any{"consent": "yes"}), 400, leadcap.EBADREQUEST, "consent"},
+			{"object as answer", jsonType, signed(map[string]any{"submission_id": "s6", "answers": map[string]any{"size": map[string]any{"x": 1}}}), 400, leadcap.EBADREQUEST, ""},
+			{"array body", jsonType, `[` + signed(nil) + `]`, 400, leadcap.EBADREQUEST, ""},
 			{"null body", jsonType, `null`, 400, leadcap.EBADREQUEST, ""},
 			{"empty body", jsonType, ``, 400, leadcap.EBADREQUEST, ""},
-			{"trailing data", jsonType, lead(nil) + `{}`, 400, leadcap.EBADREQUEST, ""},
+			{"trailing data", jsonType, signed(nil) + `{}`, 400, leadcap.EBADREQUEST, ""},
 			{"truncated JSON", jsonType, `{"conference":"expo",`, 400, leadcap.EBADREQUEST, ""},
 		}
 		for _, tt := range tests {

@@ -16,6 +16,8 @@ type definition struct {
 	Interests []leadcap.Choice   `json:"interests,omitempty"`
 	Questions []leadcap.Question `json:"questions,omitempty"`
 	Names     map[string]string  `json:"names,omitempty"`
+
+	Defences leadcap.FormDefences `json:"defences,omitzero"`
 }
 
 const conferenceColumns = `c.id, c.slug, c.name, c.venue, c.country, c.time_zone, c.start_date, c.end_date,
@@ -42,6 +44,7 @@ func scanConference(row scanner) (*leadcap.Conference, error) {
 		return nil, fmt.Errorf("conference %s consent texts: %w", c.ID, err)
 	}
 	c.Interests, c.Questions, c.Names = d.Interests, d.Questions, d.Names
+	c.Defences = d.Defences
 	c.CreatedAt, c.UpdatedAt, c.Consent.CreatedAt = fromMicros(created), fromMicros(updated), fromMicros(consentAt)
 	return &c, nil
 }
@@ -63,7 +66,7 @@ func (s *Store) CreateConference(ctx context.Context, c *leadcap.Conference) err
 		} else if taken {
 			return leadcap.Errorf(leadcap.ECONFLICT, "a conference with slug %q exists", c.Slug)
 		}
-		def, err := json.Marshal(definition{c.Interests, c.Questions, c.Names})
+		def, err := json.Marshal(definition{c.Interests, c.Questions, c.Names, c.Defences})
 		if err != nil {
 			return err
 		}
@@ -128,7 +131,7 @@ func (s *Store) UpdateConference(ctx context.Context, c *leadcap.Conference) err
 		} else {
 			c.Consent = cur.Consent
 		}
-		def, err := json.Marshal(definition{c.Interests, c.Questions, c.Names})
+		def, err := json.Marshal(definition{c.Interests, c.Questions, c.Names, c.Defences})
 		if err != nil {
 			return err
 		}

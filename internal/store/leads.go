@@ -59,7 +59,7 @@ func (s *Store) openLead(l *leadcap.Lead, sealed []byte) error {
 		return fmt.Errorf("open lead %s: %w", l.ID, err)
 	}
 	var p personal
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := decodePersonal(b, &p); err != nil {
 		return fmt.Errorf("decode lead %s: %w", l.ID, err)
 	}
 	p.apply(l)
@@ -207,7 +207,19 @@ func (s *Store) mergeInto(ctx context.Context, tx *Tx, in *leadcap.Lead, index [
 	if err := s.fillConsent(ctx, tx, existing); err != nil {
 		return res, err
 	}
-	merged := s.merge(existing, in)
+	// Quarantine holds both ways: a submission suspected as spam leaves a
+	// lead that passed the shield as it was (the submission is kept in its
+	// history only), and a real submission replaces the data of a
+	// quarantined lead rather than merging with it.
+	if in.Spam && !existing.Spam {
+		return s.pointSubmission(tx, in, existing.ID)
+	}
+	base := existing
+	if existing.Spam && !in.Spam {
+		base = &leadcap.Lead{ID: existing.ID, ConferenceID: existing.ConferenceID, SubmissionID: existing.SubmissionID,
+			Source: existing.Source, CreatedAt: existing.CreatedAt}
+	}
+	merged := s.merge(base, in)
 	merged.ID, merged.CreatedAt = existing.ID, existing.CreatedAt
 	// A lead stays spam only while every submission is spam.
 	merged.Spam = existing.Spam && in.Spam
@@ -228,8 +240,14 @@ func (s *Store) mergeInto(ctx context.Context, tx *Tx, in *leadcap.Lead, index [
 	if err := reindexLead(tx, existing.ID, s.leadTerms(merged)); err != nil {
 		return res, err
 	}
-	res = leadcap.CaptureResult{LeadID: existing.ID, Result: leadcap.ResultUpdated}
-	_, err = tx.exec(`UPDATE submissions SET lead_id = $1, result = $2 WHERE conference_id = $3 AND id = $4`,
+	return s.pointSubmission(tx, in, existing.ID)
+}
+
+// pointSubmission points the history row of submission in at the lead it
+// was merged into.
+func (s *Store) pointSubmission(tx *Tx, in *leadcap.Lead, leadID string) (leadcap.CaptureResult, error) {
+	res := leadcap.CaptureResult{LeadID: leadID, Result: leadcap.ResultUpdated}
+	_, err := tx.exec(`UPDATE submissions SET lead_id = $1, result = $2 WHERE conference_id = $3 AND id = $4`,
 		res.LeadID, res.Result, in.ConferenceID, in.SubmissionID)
 	return res, err
 }
@@ -257,17 +275,26 @@ const leadColumns = `id, conference_id, submission_id, source, device_id, consen
 func (s *Store) scanLead(row scanner) (*leadcap.Lead, error) {
 	var l leadcap.Lead
 	var sealed []byte
-	var consentAt, created, updated int64
-	if err := row.Scan(&l.ID, &l.ConferenceID, &l.SubmissionID, &l.Source, &l.DeviceID, &l.Consent.Contact,
-		&l.Consent.Marketing, &l.Consent.Version, &l.Consent.TextHash, &consentAt, &l.Spam, &l.SpamReason,
-		&sealed, &created, &updated); err != nil {
+	if err := scanRawLead(row, &l, &sealed); err != nil {
 		return nil, err
 	}
-	l.Consent.At, l.CreatedAt, l.UpdatedAt = fromMicros(consentAt), fromMicros(created), fromMicros(updated)
 	if err := s.openLead(&l, sealed); err != nil {
 		return nil, err
 	}
 	return &l, nil
+}
+
+// scanRawLead scans the leadColumns of a row into l, leaving the personal
+// fields sealed.
+func scanRawLead(row scanner, l *leadcap.Lead, sealed *[]byte) error {
+	var consentAt, created, updated int64
+	if err := row.Scan(&l.ID, &l.ConferenceID, &l.SubmissionID, &l.Source, &l.DeviceID, &l.Consent.Contact,
+		&l.Consent.Marketing, &l.Consent.Version, &l.Consent.TextHash, &consentAt, &l.Spam, &l.SpamReason,
+		sealed, &created, &updated); err != nil {
+		return err
+	}
+	l.Consent.At, l.CreatedAt, l.UpdatedAt = fromMicros(consentAt), fromMicros(created), fromMicros(updated)
+	return nil
 }
 
 // Lead returns the lead with its history of submissions, or ENOTFOUND.
@@ -309,6 +336,7 @@ type LeadFilter struct {
 	ConferenceID string
 	Since, Until time.Time // created_at in [Since, Until)
 	IncludeSpam  bool
+	OnlySpam     bool // only leads quarantined as suspected spam
 	// After continues a listing after the lead with this id (the cursor
 	// returned by the previous page).
 	After string
@@ -334,7 +362,9 @@ func (s *Store) Leads(ctx context.Context, f LeadFilter) ([]*leadcap.Lead, strin
 	if !f.Until.IsZero() {
 		q += ` AND created_at < ` + arg(micros(f.Until))
 	}
-	if !f.IncludeSpam {
+	if f.OnlySpam {
+		q += ` AND spam = ` + arg(true)
+	} else if !f.IncludeSpam {
 		q += ` AND spam = ` + arg(false)
 	}
 	if f.After != "" {

@@ -28,6 +28,7 @@ import (
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/metrics"
+	"github.com/leadcap/leadcap/internal/shield"
 )
 
 //go:embed templates messages static
@@ -59,6 +60,10 @@ type Options struct {
 	KioskIdle   time.Duration // default DefaultKioskIdle
 	KioskThanks time.Duration // default DefaultKioskThanks
 	Now         func() time.Time
+	// Shield puts the form abuse defences' fields in every form: the
+	// signed render token, the honeypot and the proof of work's answer.
+	// Nil puts none.
+	Shield *shield.Forms
 }
 
 // Booth serves the booth form. It is safe for concurrent use.

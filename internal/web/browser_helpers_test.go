@@ -24,6 +24,7 @@ import (
 	"github.com/leadcap/leadcap/internal/cli"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -283,8 +284,14 @@ func (b *tab) fill(typed map[string]string, set map[string]string, clicks ...str
 	}
 }
 
+// submit sends the form, no sooner than a person could: the shield
+// quarantines a form sent within its minimum fill time of being rendered.
 func (b *tab) submit() {
 	b.t.Helper()
+	wait := shield.DefaultMinFillTime + 100*time.Millisecond
+	if ms, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](`performance.now()`)); err == nil && ms < float64(wait.Milliseconds()) {
+		time.Sleep(wait - time.Duration(ms)*time.Millisecond)
+	}
 	b.do(chromedp.Click(chromedp.CSS(`#lead button[type=submit]`)))
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ type formView struct {
 	ThanksMS       int64
 	IdleMS         int64
 	Messages       map[string]string // for the JavaScript, in this language
+	Shield         template.HTML     // the abuse defences' hidden fields
 }
 
 // field is one input, or one group of radio buttons or checkboxes.
@@ -138,6 +140,9 @@ func (b *Booth) buildForm(c *leadcap.Conference, cat *catalog, k kioskMode, valu
 		IdleMS:         b.opts.KioskIdle.Milliseconds(),
 		Messages:       b.jsMessages[cat.code],
 		SubmissionID:   values.Get("submission_id"),
+	}
+	if b.opts.Shield != nil {
+		v.Shield = b.opts.Shield.Fields(c)
 	}
 	// A form sent back with problems keeps its id: if the first try was
 	// stored after all, sending it again cannot store it twice.

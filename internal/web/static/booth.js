@@ -6,6 +6,7 @@ import * as queue from './queue.js';
 import {sender} from './sync.js';
 import {check, mark, labelOf} from './checks.js';
 import {kiosk} from './kiosk.js';
+import {fill as solvePow} from './pow.js';
 
 const $ = id => document.getElementById(id);
 const form = $('lead');
@@ -55,6 +56,7 @@ function toBody(form, d) {
       else b.answers[id] = v;
     } else if (k === 'consent_contact' || k === 'consent_marketing') b.consent[k.slice(8)] = true;
     else if (k === 'consent_version') b.consent.version = +v;
+    else if (k === 'kiosk' && v !== '1' && v !== '') b.device_token = v; // a signed device link
     else if (!['kiosk', 'lang', 'submission_id'].includes(k) && v !== '') b[k] = v;
   }
   return b;
@@ -76,6 +78,10 @@ function start(form) {
   const send = sender(render);
   let bound = null; // the queued lead the form corrects, after the server refused it
   let offline = false; // the form is kept for offline use
+  // The proof of work, when the conference asks for one, is solved while
+  // the visitor types; each lead needs an answer of its own.
+  const pow = () => solvePow(form).catch(() => null);
+  let solved = pow();
 
   const show = (w, p) => mark(w, p && t(...p));
 
@@ -98,6 +104,7 @@ function start(form) {
     if (bad.length) return summarize(bad);
     summarize([]);
     const id = bound || uuid();
+    await solved;
     const body = {...toBody(form, d), submission_id: id};
     if (d.kiosk) body.source = 'kiosk';
     if (device) body.device_id = device;
@@ -109,6 +116,7 @@ function start(form) {
       return form.submit();
     }
     bound = null;
+    solved = pow();
     await Promise.race([send.flush(), new Promise(ok => setTimeout(ok, 4000))]);
     const rec = await queue.get(id);
     if (rec && rec.state === 'invalid') {
