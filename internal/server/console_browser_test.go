@@ -225,6 +225,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("dashboard lacks the conference or its answers: %.500s", a.body())
 		}
 		a.open(ts.URL + "/leads")
+		if a.count(`[data-control=export]`) != 1 {
+			t.Error("an admin sees no export control on the leads table")
+		}
 		if a.count(`#leads-table a[href="/leads/`+leadID+`"]`) != 1 || !strings.Contains(a.body(), "Marisol Chan") {
 			t.Fatalf("leads table: %.500s", a.body())
 		}

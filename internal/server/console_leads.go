@@ -25,11 +25,7 @@ type leadsPage struct {
 	Leads                                                  []leadRow
 	Filtered, Partial, MoreFilters                         bool
 	NextURL, FirstURL                                      string
-	Exports                                                []exportLink
 }
-
-// exportLink is an export control: shown only to those who may export.
-type exportLink struct{ Label, URL string }
 
 type leadRow struct {
 	ID, Name, Company, JobTitle, Email, Conference, Rating, Received, Source string

@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/store/storetest"
@@ -30,7 +33,7 @@ func (c *client) page(t *testing.T, path string, status int, want ...string) str
 }
 
 func TestConsolePagesRender(t *testing.T) {
-	ts := newTestServer(t, storetest.SQLite(t))
+	ts := newClockServer(t, storetest.SQLite(t), time.Now().UTC())
 	ts.mustConference(t, "expo", leadcap.StatusOpen)
 	id := ts.mustLead(t, "expo", 1)
 	admin := ts.mustLogin(t, ts.mustAccount(t, leadcap.RoleAdmin), "10.3.0.1")
@@ -51,7 +54,24 @@ func TestConsolePagesRender(t *testing.T) {
 	stranger := ts.newClient("10.3.0.9")
 	stranger.page(t, "/leads", 401, "Sign in", `name="next" value="/leads"`)
 	stranger.page(t, "/login", 200, "Sign in")
-	r := admin.do(t, "POST", "/leads/"+id, url.Values{"rating": {"hot"}, "tags": {"vip, demo"}, "note": {"Call on Monday"}})
+	// Export what the table shows, and download it by its signed link.
+	page := admin.page(t, "/leads?conference=expo", 200, `action="/leads/export"`, `name="conference" value="expo"`)
+	_ = page
+	ts.clock.add(time.Second) // an export takes the leads stored before it
+	r := admin.do(t, "POST", "/leads/export", url.Values{"format": {"csv"}, "conference": {"expo"}})
+	link := regexp.MustCompile(`href="(/api/v1/exports/[^"]+/download[^"]*)"`).FindStringSubmatch(r.raw)
+	if r.status != 200 || link == nil {
+		t.Fatalf("export: %d %.500s", r.status, r.raw)
+	}
+	dl := ts.newClient("10.3.0.8").do(t, "GET", html.UnescapeString(link[1]), nil)
+	if dl.status != 200 || !strings.Contains(dl.raw, "lead1@example.com") {
+		t.Fatalf("download: %d %.300s", dl.status, dl.raw)
+	}
+	staff := ts.mustLogin(t, ts.mustAccount(t, leadcap.RoleStaff), "10.3.0.7")
+	if p := staff.page(t, "/leads", 200); strings.Contains(p, "/leads/export") {
+		t.Fatal("staff see the export control")
+	}
+	r = admin.do(t, "POST", "/leads/"+id, url.Values{"rating": {"hot"}, "tags": {"vip, demo"}, "note": {"Call on Monday"}})
 	if r.status != 200 || !strings.Contains(r.raw, "Call on Monday") || !strings.Contains(r.raw, "Saved.") {
 		t.Fatalf("rate: %d %.300s", r.status, r.raw)
 	}

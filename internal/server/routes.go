@@ -114,6 +114,8 @@ func (s *Server) routes() {
 	s.page("POST /conferences/{id}/delete", access.ConferencesWrite, s.handleDeleteConferenceForm) // force: leads:delete
 	s.page("GET /conferences/{id}/sign", access.ConferencesRead, s.handleSignPage)
 	s.page("GET /leads", access.LeadsRead, s.handleLeadsPage)
+	s.page("POST /leads/export", access.LeadsExport, s.handleExportForm)
+	s.page("GET /exports/{id}", access.LeadsExport, s.handleExportPage)
 	s.page("GET /leads/{id}", access.LeadsRead, s.handleLeadPage)
 	s.page("POST /leads/{id}", access.LeadsWrite, s.handleLeadForm)
 	s.page("GET /leads/{id}/edit", access.LeadsRectify, s.handleLeadEditPage)

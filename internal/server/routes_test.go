@@ -410,7 +410,15 @@ func pageCases() map[string]matrixCase {
 		"GET /leads/{id}/edit":          {"a", 200, lead("GET", "/edit", nil), false},
 		"POST /leads/{id}/fields":       {"a", 200, lead("POST", "/fields", form("company", "Globex")), false},
 		"POST /leads/{id}/delete":       {"a", 200, lead("POST", "/delete", form("confirm", "yes")), false},
-		"GET /users":                    {"a", 200, static("GET", "/users", nil), false},
+		"POST /leads/export":            {"a", 200, static("POST", "/leads/export", form("format", "csv", "conference", "expo")), false},
+		"GET /exports/{id}": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			x, err := e.ts.exports.Create(ctx, export.Request{Format: "csv"}, export.Meta{Actor: export.Actor{Name: "test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "GET", "/exports/" + x.ID, nil
+		}, false},
+		"GET /users": {"a", 200, static("GET", "/users", nil), false},
 		"POST /users": {"a", 200, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
 			return "POST", "/users", form("email", fmt.Sprintf("page%d@example.com", e.next()), "role", "viewer")
 		}, false},

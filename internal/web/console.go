@@ -24,7 +24,7 @@ var consoleFiles embed.FS
 // consolePages are the templates every console page needs; New fails
 // without one.
 var consolePages = []string{"login", "password", "dashboard", "conferences", "conference", "conference-edit", "sign",
-	"leads", "lead", "lead-edit", "users", "user", "audit", "account", "c-error"}
+	"leads", "lead", "lead-edit", "users", "user", "audit", "account", "export", "c-error"}
 
 // Console renders the admin console's pages from embedded templates,
 // parsed once. Lead text is untrusted: html/template escapes every value
