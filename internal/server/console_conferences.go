@@ -119,7 +119,8 @@ func (s *Server) handleSignPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "sign", cp)
 }
 
-// handleConferenceStatusForm is POST /conferences/{id}/open and .../close.
+// handleOpenForm is POST /conferences/{id}/open, and handleCloseForm
+// .../close.
 func (s *Server) handleOpenForm(w http.ResponseWriter, r *http.Request) {
 	s.conferenceStatusForm(w, r, leadcap.StatusOpen, "opened")
 }

@@ -380,6 +380,7 @@ type withExtra struct {
 	extra []any
 }
 
+// Scan scans into dest and then the extra destinations.
 func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
 
 // prefixed qualifies each column of a list with a table alias.
