@@ -135,6 +135,12 @@ type Lead struct {
 	CreatedAt    time.Time    `json:"created_at"`
 	UpdatedAt    time.Time    `json:"updated_at"`
 	History      []Submission `json:"history,omitempty"`
+
+	// Rating, Tags and StaffNotes are the booth staff's, not the
+	// visitor's: a submission never sets them and a merge keeps them.
+	Rating     string     `json:"rating,omitempty"` // RatingHot, RatingWarm, RatingCold or "" for none
+	Tags       []string   `json:"tags,omitempty"`
+	StaffNotes []LeadNote `json:"staff_notes,omitempty"`
 }
 
 // Submission is one accepted submission of the lead form, kept in the

@@ -30,6 +30,7 @@ const (
 	LeadsRead        Permission = "leads:read"
 	LeadsWrite       Permission = "leads:write" // notes, ratings, tags; trusted lead sources
 	LeadsDelete      Permission = "leads:delete"
+	LeadsRectify     Permission = "leads:rectify" // correct a lead's fields (audited)
 	LeadsExport      Permission = "leads:export"
 	ConferencesRead  Permission = "conferences:read"
 	ConferencesWrite Permission = "conferences:write"
@@ -44,7 +45,7 @@ const (
 func roleTable() map[leadcap.Role][]Permission {
 	return map[leadcap.Role][]Permission{
 		leadcap.RoleAdmin: {LeadsRead, LeadsWrite, LeadsDelete, LeadsExport, ConferencesRead, ConferencesWrite,
-			UsersManage, AuditRead, SettingsManage, ShieldManage, AlarmsRead},
+			UsersManage, AuditRead, SettingsManage, ShieldManage, AlarmsRead, LeadsRectify},
 		leadcap.RoleStaff:  {LeadsRead, LeadsWrite, ConferencesRead, ConferencesWrite},
 		leadcap.RoleViewer: {LeadsRead, ConferencesRead},
 	}
@@ -60,7 +61,7 @@ func RolePermissions(role leadcap.Role) []Permission {
 // their role. Managing users, settings and the shield is not among them:
 // whoever needs those should be an admin.
 func Grantable() []Permission {
-	return []Permission{LeadsRead, LeadsWrite, LeadsDelete, LeadsExport, ConferencesRead, ConferencesWrite, AuditRead, AlarmsRead}
+	return []Permission{LeadsRead, LeadsWrite, LeadsDelete, LeadsExport, ConferencesRead, ConferencesWrite, AuditRead, AlarmsRead, LeadsRectify}
 }
 
 // All returns every permission, in a stable order.

@@ -19,6 +19,7 @@ import (
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
+	"github.com/leadcap/leadcap/internal/store"
 )
 
 func newLogger(env *Env, cfg config.Config) *slog.Logger {
@@ -113,6 +114,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Shield:          guard,
 		Forms:           forms,
 		MaxRequestBytes: cfg.Shield.MaxRequestBytes,
+		Blob:            objects,
+		PublicURL:       cfg.PublicURL,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -151,6 +154,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		j.Run(workCtx)
 	})
 
+	workers.Go(func() { indexForSearch(workCtx, st, log) })
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
@@ -180,4 +185,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log.Info("stopped", "component", "http")
 	return nil
+}
+
+// indexForSearch gives search terms to leads stored before leadcap could
+// search, logging its progress.
+func indexForSearch(ctx context.Context, st *store.Store, log *slog.Logger) {
+	n, err := st.IndexLeads(ctx, 500, func(done int) {
+		log.Info("indexing leads for search", "component", "store", "indexed", done)
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Error("index leads for search", "component", "store", "indexed", n, "err", err)
+	} else if n > 0 {
+		log.Info("indexed leads for search", "component", "store", "indexed", n)
+	}
 }

@@ -56,7 +56,7 @@ var userSeq struct {
 
 // mustAccount creates a user of role with a chosen (not temporary)
 // password.
-func (ts *testServer) mustAccount(t *testing.T, role leadcap.Role, perms ...string) *account {
+func (ts *testServer) mustAccount(t testing.TB, role leadcap.Role, perms ...string) *account {
 	t.Helper()
 	userSeq.Lock()
 	userSeq.n++
@@ -129,7 +129,7 @@ func (r reply) str(key string) string {
 // do sends a request; body is JSON-encoded unless it is a string (sent as
 // JSON) or url.Values (sent as an HTML form). With
 // noCSRF the session's CSRF token is left out.
-func (c *client) do(t *testing.T, method, path string, body any, noCSRF ...bool) reply {
+func (c *client) do(t testing.TB, method, path string, body any, noCSRF ...bool) reply {
 	t.Helper()
 	var rd io.Reader
 	ct := ""

@@ -23,15 +23,18 @@ const (
 
 // decodeJSON decodes the request body, a single JSON object of at most
 // maxJSONBody bytes, into v, refusing unknown fields and trailing data.
-func decodeJSON(r *http.Request, v any) error {
+func decodeJSON(r *http.Request, v any) error { return decodeJSONLimit(r, v, maxJSONBody) }
+
+// decodeJSONLimit is decodeJSON with a body limit of its own.
+func decodeJSONLimit(r *http.Request, v any, limit int64) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return leadcap.Errorf(leadcap.EUNSUPPORTED, "send the request body as application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, limit)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return leadcap.Errorf(leadcap.EBADREQUEST, "the body must hold one JSON object and nothing after it")
@@ -40,13 +43,13 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // jsonError turns a decoding error into a clear *leadcap.Error.
-func jsonError(err error) error {
+func jsonError(err error, limit int64) error {
 	var tooLarge *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	var syntax *json.SyntaxError
 	switch {
 	case errors.As(err, &tooLarge):
-		return leadcap.Errorf(leadcap.ETOOLARGE, "the body is larger than %d bytes", maxJSONBody)
+		return leadcap.Errorf(leadcap.ETOOLARGE, "the body is larger than %d bytes", limit)
 	case errors.Is(err, io.EOF):
 		return leadcap.Errorf(leadcap.EBADREQUEST, "the request body is empty")
 	case errors.As(err, &typeErr):

@@ -62,6 +62,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, component st
 	if errors.As(err, &retry) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retry.RetryAfter()/time.Second)))
 	}
+	if s.pages[r.Pattern] {
+		s.pageError(w, r, err)
+		return
+	}
 	var le *leadcap.Error
 	if !errors.As(err, &le) {
 		code = leadcap.EINTERNAL

@@ -72,7 +72,11 @@ func (s *Server) authorize(perm access.Permission, h http.HandlerFunc) http.Hand
 			s.writeError(w, r, "auth", err)
 			return
 		}
+		// The caller is known from here on, also to the error pages.
+		r = r.WithContext(access.WithPrincipal(r.Context(), p))
 		if perm != access.Public {
+			// What a signed-in caller sees is theirs alone: no cache keeps it.
+			w.Header().Set("Cache-Control", "no-store")
 			if p == nil {
 				s.writeError(w, r, "auth", leadcap.Errorf(leadcap.EUNAUTHORIZED, "sign in or send a bearer token"))
 				return
@@ -87,7 +91,7 @@ func (s *Server) authorize(perm access.Permission, h http.HandlerFunc) http.Hand
 				return
 			}
 		}
-		h(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
+		h(w, r)
 	}
 }
 

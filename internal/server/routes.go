@@ -48,7 +48,7 @@ func (s *Server) routes() {
 	s.route("GET /c/{slug}", access.Public, s.booth.ServeForm)
 	s.route("POST /c/{slug}", access.Public, s.booth.Submit)
 	s.route("GET "+web.WorkerPath, access.Public, s.booth.ServeWorker)
-	s.route("GET /static/{file}", access.Public, s.booth.ServeStatic)
+	s.route("GET /static/{file}", access.Public, s.handleStatic) // the form's and the console's
 
 	// The shield's block and allow rules and its block record, for admins.
 	s.route("GET /api/v1/shield/rules", access.ShieldManage, s.handleShieldRules)
@@ -56,8 +56,6 @@ func (s *Server) routes() {
 	s.route("DELETE /api/v1/shield/rules/{id}", access.ShieldManage, s.handleDeleteShieldRule)
 	s.route("GET /api/v1/shield/blocks", access.ShieldManage, s.handleShieldBlocks)
 	s.route("GET /api/v1/shield/quarantine", access.ShieldManage, s.handleQuarantine)
-	// The built-in alarms of every server.
-	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
 
 	// Exports, for those with leads:export. A download link is signed and
 	// expires: the link is its permission, like a presigned URL.
@@ -66,6 +64,71 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/exports/{id}", access.LeadsExport, s.handleGetExport)
 	s.route("DELETE /api/v1/exports/{id}", access.LeadsExport, s.handleDeleteExport)
 	s.route("GET /api/v1/exports/{id}/download", access.Public, s.handleDownloadExport)
+
+	// The built-in alarms of every server.
+	s.route("GET /api/v1/alarms", access.AlarmsRead, s.handleAlarms)
+
+	// Conferences and their QR codes.
+	s.route("GET /api/v1/conferences", access.ConferencesRead, s.handleConferences)
+	s.route("POST /api/v1/conferences", access.ConferencesWrite, s.handleCreateConference)
+	s.route("GET /api/v1/conferences/{id}", access.ConferencesRead, s.handleConference)
+	s.route("PATCH /api/v1/conferences/{id}", access.ConferencesWrite, s.handleUpdateConference)
+	s.route("POST /api/v1/conferences/{id}/open", access.ConferencesWrite, s.handleOpenConference)
+	s.route("POST /api/v1/conferences/{id}/close", access.ConferencesWrite, s.handleCloseConference)
+	s.route("DELETE /api/v1/conferences/{id}", access.ConferencesWrite, s.handleDeleteConference) // force: leads:delete
+	s.route("GET /api/v1/conferences/{id}/qr.png", access.ConferencesRead, s.handleQRPNG)
+	s.route("GET /api/v1/conferences/{id}/qr.svg", access.ConferencesRead, s.handleQRSVG)
+
+	// Leads, for staff.
+	s.route("GET /api/v1/leads", access.LeadsRead, s.handleLeads)
+	s.route("GET /api/v1/leads/{id}", access.LeadsRead, s.handleLead)
+	s.route("PATCH /api/v1/leads/{id}", access.LeadsWrite, s.handleUpdateLead)
+	s.route("PATCH /api/v1/leads/{id}/fields", access.LeadsRectify, s.handleRectifyLead)
+	s.route("DELETE /api/v1/leads/{id}", access.LeadsDelete, s.handleDeleteLead)
+
+	// The API described, in OpenAPI 3.1.
+	s.route("GET /api/v1/openapi.json", access.Public, s.handleOpenAPI)
+
+	// The console: pages for staff and admins (internal/web renders them).
+	s.page("GET /login", access.Public, s.handleLoginPage)
+	s.page("POST /login", access.Public, s.handleLoginForm)
+	s.page("POST /login/mfa", access.Public, s.handleLoginMFAForm)
+	s.page("POST /logout", access.SignedIn, s.handleLogoutForm)
+	s.page("GET /password", access.SignedIn, s.handlePasswordPage)
+	s.page("POST /password", access.SignedIn, s.handlePasswordForm)
+	s.page("GET /account", access.SignedIn, s.handleAccountPage)
+	s.page("POST /account/mfa/enrol", access.SignedIn, s.handleMFAEnrolForm)
+	s.page("POST /account/mfa/confirm", access.SignedIn, s.handleMFAConfirmForm)
+	s.page("POST /account/mfa/disable", access.Self, s.handleMFADisableForm)
+	s.page("POST /account/tokens", access.Self, s.handleTokenForm)
+	s.page("POST /account/tokens/{id}/revoke", access.Self, s.handleRevokeTokenForm)
+	s.page("GET /{$}", access.LeadsRead, s.handleDashboard)
+	s.page("GET /conferences", access.ConferencesRead, s.handleConferencesPage)
+	s.page("GET /conferences/new", access.ConferencesWrite, s.handleNewConferencePage)
+	s.page("POST /conferences", access.ConferencesWrite, s.handleCreateConferenceForm)
+	s.page("GET /conferences/{id}", access.ConferencesRead, s.handleConferencePage)
+	s.page("GET /conferences/{id}/edit", access.ConferencesWrite, s.handleEditConferencePage)
+	s.page("POST /conferences/{id}/edit", access.ConferencesWrite, s.handleEditConferenceForm)
+	s.page("POST /conferences/{id}/open", access.ConferencesWrite, s.handleOpenForm)
+	s.page("POST /conferences/{id}/close", access.ConferencesWrite, s.handleCloseForm)
+	s.page("POST /conferences/{id}/delete", access.ConferencesWrite, s.handleDeleteConferenceForm) // force: leads:delete
+	s.page("GET /conferences/{id}/sign", access.ConferencesRead, s.handleSignPage)
+	s.page("GET /leads", access.LeadsRead, s.handleLeadsPage)
+	s.page("POST /leads/export", access.LeadsExport, s.handleExportForm)
+	s.page("GET /exports/{id}", access.LeadsExport, s.handleExportPage)
+	s.page("GET /leads/{id}", access.LeadsRead, s.handleLeadPage)
+	s.page("POST /leads/{id}", access.LeadsWrite, s.handleLeadForm)
+	s.page("GET /leads/{id}/edit", access.LeadsRectify, s.handleLeadEditPage)
+	s.page("POST /leads/{id}/fields", access.LeadsRectify, s.handleRectifyForm)
+	s.page("POST /leads/{id}/delete", access.LeadsDelete, s.handleDeleteLeadForm)
+	s.page("GET /users", access.UsersManage, s.handleUsersPage)
+	s.page("POST /users", access.UsersManage, s.handleCreateUserForm)
+	s.page("GET /users/{id}", access.UsersManage, s.handleUserPage)
+	s.page("POST /users/{id}/status", access.UsersManage, s.handleUserStatusForm)
+	s.page("POST /users/{id}/role", access.UsersManage, s.handleUserRoleForm)
+	s.page("POST /users/{id}/reset-password", access.UsersManage, s.handleResetPasswordForm)
+	s.page("POST /users/{id}/mfa-reset", access.UsersManage, s.handleResetMFAForm)
+	s.page("GET /audit", access.AuditRead, s.handleAuditPage)
 
 	// Anything else under the API is a JSON 404, not the mux's text one.
 	s.route("/api/", access.Public, s.handleNotFound)

@@ -130,7 +130,7 @@ func matrixCases() map[string]matrixCase {
 			return method, "/api/v1/users/" + e.spare.user.ID + suffix, body
 		}
 	}
-	return map[string]matrixCase{
+	cases := map[string]matrixCase{
 		"GET /healthz": {"p", 200, static("GET", "/healthz", nil), false},
 		"GET /readyz":  {"p", 200, static("GET", "/readyz", nil), false},
 		// Whatever the role: the client's network is in LEADCAP_METRICS_ALLOW
@@ -257,6 +257,179 @@ func matrixCases() map[string]matrixCase {
 		}, false},
 		"GET /api/v1/shield/blocks":     {"a", 200, static("GET", "/api/v1/shield/blocks?limit=10", nil), false},
 		"GET /api/v1/shield/quarantine": {"a", 200, static("GET", "/api/v1/shield/quarantine?conference=expo", nil), false},
+		"GET /api/v1/conferences":       {"asv", 200, static("GET", "/api/v1/conferences", nil), false},
+		"POST /api/v1/conferences": {"as", 201, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/api/v1/conferences", map[string]any{"name": fmt.Sprintf("Matrix %d", e.next())}
+		}, false},
+		"GET /api/v1/conferences/{id}":   {"asv", 200, static("GET", "/api/v1/conferences/expo", nil), false},
+		"PATCH /api/v1/conferences/{id}": {"as", 200, static("PATCH", "/api/v1/conferences/expo", map[string]any{"venue": "Hall 2"}), false},
+		"POST /api/v1/conferences/{id}/open": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("draft-", e.next()), leadcap.StatusDraft)
+			return "POST", "/api/v1/conferences/" + c.ID + "/open", nil
+		}, false},
+		"POST /api/v1/conferences/{id}/close": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("open-", e.next()), leadcap.StatusOpen)
+			return "POST", "/api/v1/conferences/" + c.ID + "/close", nil
+		}, false},
+		"DELETE /api/v1/conferences/{id}": {"as", 204, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("gone-", e.next()), leadcap.StatusDraft)
+			return "DELETE", "/api/v1/conferences/" + c.ID, nil
+		}, false},
+		"GET /api/v1/conferences/{id}/qr.png": {"asv", 200, static("GET", "/api/v1/conferences/expo/qr.png", nil), false},
+		"GET /api/v1/conferences/{id}/qr.svg": {"asv", 200, static("GET", "/api/v1/conferences/expo/qr.svg?download=1", nil), false},
+		"GET /api/v1/leads":                   {"asv", 200, static("GET", "/api/v1/leads?q=ana&sort=rating", nil), false},
+		"GET /api/v1/leads/{id}": {"asv", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "GET", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()), nil
+		}, false},
+		"PATCH /api/v1/leads/{id}": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "PATCH", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()), map[string]any{"rating": "hot", "note": "Call back"}
+		}, false},
+		"PATCH /api/v1/leads/{id}/fields": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "PATCH", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()) + "/fields", map[string]any{"company": "Globex"}
+		}, false},
+		"DELETE /api/v1/leads/{id}": {"a", 204, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "DELETE", "/api/v1/leads/" + e.ts.mustLead(t, "expo", e.next()), nil
+		}, false},
+		"GET /api/v1/openapi.json": {"p", 200, static("GET", "/api/v1/openapi.json", nil), false},
+	}
+	for pattern, c := range pageCases() {
+		cases[pattern] = c
+	}
+	return cases
+}
+
+// pageCases are the matrix cases of the console's pages. A form that
+// succeeds redirects, and the client follows to a page: 200.
+func pageCases() map[string]matrixCase {
+	ctx := context.Background()
+	static := func(method, path string, body any) func(*testing.T, *matrixEnv, *account) (string, string, any) {
+		return func(*testing.T, *matrixEnv, *account) (string, string, any) { return method, path, body }
+	}
+	form := func(kv ...string) url.Values {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Add(kv[i], kv[i+1])
+		}
+		return v
+	}
+	fresh := func(status string, path string, body url.Values) func(*testing.T, *matrixEnv, *account) (string, string, any) {
+		return func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("page-", e.next()), status)
+			return "POST", "/conferences/" + c.ID + path, body
+		}
+	}
+	lead := func(method, suffix string, body any) func(*testing.T, *matrixEnv, *account) (string, string, any) {
+		return func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return method, "/leads/" + e.ts.mustLead(t, "expo", e.next()) + suffix, body
+		}
+	}
+	victim := func(suffix string, body any) func(*testing.T, *matrixEnv, *account) (string, string, any) {
+		return func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/users/" + e.ts.mustAccount(t, leadcap.RoleViewer).user.ID + suffix, body
+		}
+	}
+	return map[string]matrixCase{
+		"GET /login": {"p", 200, static("GET", "/login?next=/leads", nil), false},
+		"POST /login": {"p", 401, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/login", form("email", e.spare.email, "password", "not the password", "next", "/leads")
+		}, false},
+		"POST /login/mfa": {"p", 401, static("POST", "/login/mfa", form("ticket", "lcm_no-such-ticket", "code", "123456")), false},
+		"POST /logout":    {"asv", 200, static("POST", "/logout", nil), true},
+		"GET /password":   {"asv", 200, static("GET", "/password", nil), false},
+		"POST /password": {"asv", 200, func(_ *testing.T, e *matrixEnv, who *account) (string, string, any) {
+			if who == nil {
+				return "POST", "/password", form("current_password", "x", "new_password", "y")
+			}
+			old := who.password
+			who.password = "a new page secret " + fmt.Sprint(e.next())
+			return "POST", "/password", form("current_password", old, "new_password", who.password)
+		}, true},
+		"GET /account": {"asv", 200, static("GET", "/account", nil), false},
+		"POST /account/mfa/enrol": {"asv", 200, func(t *testing.T, e *matrixEnv, who *account) (string, string, any) {
+			if who != nil {
+				if _, err := e.ts.ident.ResetMFA(ctx, identity.CLI(), who.user.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return "POST", "/account/mfa/enrol", nil
+		}, false},
+		"POST /account/mfa/confirm": {"asv", 200, func(t *testing.T, e *matrixEnv, who *account) (string, string, any) {
+			if who == nil {
+				return "POST", "/account/mfa/confirm", form("code", "123456")
+			}
+			if _, err := e.ts.ident.ResetMFA(ctx, identity.CLI(), who.user.ID); err != nil {
+				t.Fatal(err)
+			}
+			en, err := e.ts.ident.EnrolMFA(ctx, who.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "POST", "/account/mfa/confirm", form("code", e.ts.code(t, en.Secret, 0))
+		}, false},
+		"POST /account/mfa/disable": {"asv", 200, func(t *testing.T, e *matrixEnv, who *account) (string, string, any) {
+			if who == nil {
+				return "POST", "/account/mfa/disable", form("code", "123456")
+			}
+			if _, err := e.ts.ident.ResetMFA(ctx, identity.CLI(), who.user.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, codes := e.ts.mustMFA(t, who)
+			return "POST", "/account/mfa/disable", form("code", codes[0])
+		}, false},
+		"POST /account/tokens": {"asv", 200, static("POST", "/account/tokens", form("name", "page token", "expires", "30d")), false},
+		"POST /account/tokens/{id}/revoke": {"asv", 200, func(t *testing.T, e *matrixEnv, who *account) (string, string, any) {
+			owner := who
+			if owner == nil {
+				owner = e.spare
+			}
+			_, tok, err := e.ts.ident.CreateToken(ctx, identity.CLI(), owner.user.ID, "to revoke", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "POST", "/account/tokens/" + tok.ID + "/revoke", nil
+		}, false},
+		"GET /{$}":             {"asv", 200, static("GET", "/", nil), false},
+		"GET /conferences":     {"asv", 200, static("GET", "/conferences", nil), false},
+		"GET /conferences/new": {"as", 200, static("GET", "/conferences/new", nil), false},
+		"POST /conferences": {"as", 200, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/conferences", form("name", fmt.Sprint("Page expo ", e.next()), "consent.text", "We may call.", "op", "save")
+		}, false},
+		"GET /conferences/{id}":      {"asv", 200, static("GET", "/conferences/expo", nil), false},
+		"GET /conferences/{id}/edit": {"as", 200, static("GET", "/conferences/expo/edit", nil), false},
+		"POST /conferences/{id}/edit": {"as", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			c := e.ts.mustConference(t, fmt.Sprint("page-", e.next()), leadcap.StatusDraft)
+			return "POST", "/conferences/" + c.ID + "/edit", form("name", "Edited "+c.Slug, "consent.text", "Ok.", "op", "save")
+		}, false},
+		"POST /conferences/{id}/open":   {"as", 200, fresh(leadcap.StatusDraft, "/open", nil), false},
+		"POST /conferences/{id}/close":  {"as", 200, fresh(leadcap.StatusOpen, "/close", nil), false},
+		"POST /conferences/{id}/delete": {"as", 200, fresh(leadcap.StatusDraft, "/delete", nil), false},
+		"GET /conferences/{id}/sign":    {"asv", 200, static("GET", "/conferences/expo/sign?paper=letter", nil), false},
+		"GET /leads":                    {"asv", 200, static("GET", "/leads?q=ana&rating=none", nil), false},
+		"GET /leads/{id}":               {"asv", 200, lead("GET", "", nil), false},
+		"POST /leads/{id}":              {"as", 200, lead("POST", "", form("rating", "warm", "tags", "demo", "note", "Hello")), false},
+		"GET /leads/{id}/edit":          {"a", 200, lead("GET", "/edit", nil), false},
+		"POST /leads/{id}/fields":       {"a", 200, lead("POST", "/fields", form("company", "Globex")), false},
+		"POST /leads/{id}/delete":       {"a", 200, lead("POST", "/delete", form("confirm", "yes")), false},
+		"POST /leads/export":            {"a", 200, static("POST", "/leads/export", form("format", "csv", "conference", "expo")), false},
+		"GET /exports/{id}": {"a", 200, func(t *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			x, err := e.ts.exports.Create(ctx, export.Request{Format: "csv"}, export.Meta{Actor: export.Actor{Name: "test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "GET", "/exports/" + x.ID, nil
+		}, false},
+		"GET /users": {"a", 200, static("GET", "/users", nil), false},
+		"POST /users": {"a", 200, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "POST", "/users", form("email", fmt.Sprintf("page%d@example.com", e.next()), "role", "viewer")
+		}, false},
+		"GET /users/{id}": {"a", 200, func(_ *testing.T, e *matrixEnv, _ *account) (string, string, any) {
+			return "GET", "/users/" + e.spare.user.ID, nil
+		}, false},
+		"POST /users/{id}/status":         {"a", 200, victim("/status", form("status", "disabled")), false},
+		"POST /users/{id}/role":           {"a", 200, victim("/role", form("role", "staff")), false},
+		"POST /users/{id}/reset-password": {"a", 200, victim("/reset-password", nil), false},
+		"POST /users/{id}/mfa-reset":      {"a", 200, victim("/mfa-reset", nil), false},
+		"GET /audit":                      {"a", 200, static("GET", "/audit?action=auth&since=2000-01-01", nil), false},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/export"
@@ -53,6 +54,11 @@ type Deps struct {
 	// SecureCookies marks cookies Secure on plain-HTTP requests too: TLS
 	// ends at a proxy in front (the public URL is https).
 	SecureCookies bool
+	// Blob is the object store: QR codes (qr/), raw copies of leads.
+	Blob blob.Store
+	// PublicURL is the base of booth form links and QR codes; empty takes
+	// the scheme and host of each request.
+	PublicURL string
 	// Keys sign kiosk device links; without them device links are refused.
 	Keys *crypto.KeyRing
 	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
@@ -65,14 +71,17 @@ type Server struct {
 	Deps
 	mux   *http.ServeMux
 	table []Route // every route with its permission, as registered
+	// pages are the patterns of console pages, whose errors are HTML.
+	pages   map[string]bool
+	console *web.Console
 
 	metricsHandler http.Handler // serves Metrics in the Prometheus format
 	booth          *web.Booth
 }
 
-// New returns leadcap's HTTP handler. It panics if the booth form's embedded
-// templates, catalogs or assets are broken, which only a broken build can
-// cause, so that such a build stops at start-up.
+// New returns leadcap's HTTP handler. It panics if the booth form's or the
+// console's embedded templates, catalogs or assets are broken, which only a
+// broken build can cause, so that such a build stops at start-up.
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -83,7 +92,11 @@ func New(d Deps) http.Handler {
 	if d.OutboxMaxLag == 0 {
 		d.OutboxMaxLag = 5 * time.Minute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), booth: newBooth(d)}
+	console, err := web.NewConsole(d.Log)
+	if err != nil {
+		panic(err) // only a broken build has broken embedded templates
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), metricsHandler: d.Metrics.Handler(), booth: newBooth(d), console: console}
 	s.routes()
 	return s.middleware(s.mux)
 }

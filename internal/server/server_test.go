@@ -40,9 +40,10 @@ type testServer struct {
 	shield *shield.Shield
 	// exports stores exports in a temporary object directory.
 	exports *export.Service
+	blob    *blob.Dir // the object store: QR codes, raw copies
 }
 
-func newTestServer(t *testing.T, dsn string, opts ...func(*identity.Options)) *testServer {
+func newTestServer(t testing.TB, dsn string, opts ...func(*identity.Options)) *testServer {
 	t.Helper()
 	return newTestServerWith(t, dsn, setup{identity: opts})
 }
@@ -55,16 +56,35 @@ type setup struct {
 	log      io.Writer                 // the server's JSON log; default discarded
 	listen   string                    // address to listen on; default 127.0.0.1:0
 	tls      bool
+	deps     func(*server.Deps) // last changes to the server's dependencies
+	// clock, when set, is the clock of the store and the capture path too
+	// (else they run on real time): leads are stored when it says.
+	clock *clock
 }
 
-func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
+// newClockServer is newTestServer whose store and capture path run on the
+// test clock too, set to start.
+func newClockServer(t testing.TB, dsn string, start time.Time) *testServer {
+	t.Helper()
+	return newTestServerWith(t, dsn, setup{clock: &clock{t: start}})
+}
+
+func newTestServerWith(t testing.TB, dsn string, su setup) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	keys, _, err := crypto.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead})
+	sopts := store.Options{Sealer: keys, Merge: intake.MergeLead}
+	var captureNow func() time.Time
+	clk := su.clock
+	if clk != nil {
+		sopts.Now, captureNow = clk.now, clk.now
+	} else {
+		clk = newClock()
+	}
+	st, err := store.Open(ctx, dsn, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +92,6 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk := newClock()
 	o := identity.Options{Store: st, Keys: keys, Now: clk.now}
 	for _, f := range su.identity {
 		f(&o)
@@ -112,9 +131,10 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 	exports := export.NewService(ctx, export.Config{Store: st, Blob: objects, Keys: keys, Auditor: export.StoreAuditor{Store: st},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TempDir: t.TempDir(), Now: clk.now})
 	t.Cleanup(exports.Wait)
-	h := server.New(server.Deps{
+	d := server.Deps{
 		Store:          st,
-		Capture:        capture.New(st, nil).WithForms(forms),
+		Capture:        capture.New(st, captureNow).WithForms(forms),
+		Blob:           objects,
 		Exports:        exports,
 		Log:            log,
 		MaxBodyBytes:   64 << 10,
@@ -126,8 +146,11 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 		Metrics:        m,
 		// The clients' networks may read /metrics.
 		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
-	})
-	ts := httptest.NewUnstartedServer(h)
+	}
+	if su.deps != nil {
+		su.deps(&d)
+	}
+	ts := httptest.NewUnstartedServer(server.New(d))
 	if su.listen != "" {
 		ln, err := net.Listen("tcp", su.listen)
 		if err != nil {
@@ -142,12 +165,12 @@ func newTestServerWith(t *testing.T, dsn string, su setup) *testServer {
 		ts.Start()
 	}
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms, shield: guard, exports: exports}
+	return &testServer{Server: ts, store: st, ident: ident, clock: clk, forms: forms, shield: guard, exports: exports, blob: objects}
 }
 
 // formToken fetches a render token for the conference's form, as the
 // booth form does, and lets the minimum fill time pass on the clock.
-func (ts *testServer) formToken(t *testing.T, slug string) string {
+func (ts *testServer) formToken(t testing.TB, slug string) string {
 	t.Helper()
 	res, err := http.Get(ts.URL + "/api/v1/conferences/" + slug + "/form-token")
 	if err != nil {

@@ -73,6 +73,7 @@ type Store struct {
 	sealer          Sealer
 	merge           func(existing, incoming *leadcap.Lead) *leadcap.Lead
 	now             func() time.Time
+	leadIDs         leadIDs
 }
 
 // Open connects to the database named by dsn: a postgres:// or postgresql://

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/leadcap/leadcap"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Search over sealed fields
+//
+// A lead's name, email and company are sealed, so the database cannot
+// compare them with what a user types. Instead each lead has a few search
+// terms in lead_terms: for every word of those fields (letters and digits,
+// case and accents folded: "Díaz-Pérez" gives "diaz" and "perez"), a keyed
+// blind index (HMAC under the index key) of the word's first three letters,
+// or of the whole word when it is shorter. A search looks up the terms of
+// the words typed, which narrows 100,000 leads to the few hundred that
+// share those prefixes, then decrypts the candidates and keeps those that
+// really match (every word typed starts a word of the lead; a word of one
+// or two letters must equal one).
+//
+// What this leaks to someone who has the database but not the key: which
+// leads share a three-letter prefix of a word, and how many do; with a
+// table of name frequencies that hints at the prefixes of common names. It
+// tells nothing about the rest of a word, and nothing at all without the
+// key file, which is kept apart from the database.
+
+// Search limits.
+const (
+	maxTermsPerLead = 48  // search terms kept for one lead
+	maxSearchWords  = 8   // words of a search that are used
+	maxSearchLen    = 200 // bytes of a search
+	termPrefix      = 3   // letters of a word its term covers
+)
+
+// searchWords splits s into lower-case words of letters and digits with
+// accents removed.
+func searchWords(s string) []string {
+	folded, _, err := transform.String(transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), s)
+	if err != nil {
+		folded = s
+	}
+	return strings.FieldsFunc(strings.ToLower(folded), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// leadWords returns the distinct words search looks at in l: first and
+// last name, email and company.
+func leadWords(l *leadcap.Lead) []string {
+	var out []string
+	for _, f := range []string{l.FirstName, l.LastName, l.Email, l.Company} {
+		for _, w := range searchWords(f) {
+			if !slices.Contains(out, w) {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// termKey is the part of word w that its term covers.
+func termKey(w string) string {
+	n := 0
+	for i := range w {
+		if n == termPrefix {
+			return w[:i]
+		}
+		n++
+	}
+	return w
+}
+
+// term is the blind index of a term key, as stored: the first 8 bytes of
+// the keyed hash.
+func (s *Store) term(key string) int64 {
+	return int64(binary.BigEndian.Uint64(s.sealer.BlindIndex("search-term", key)[:8]))
+}
+
+// leadTerms returns the distinct search terms of l.
+func (s *Store) leadTerms(l *leadcap.Lead) []int64 {
+	var out []int64
+	for _, w := range leadWords(l) {
+		t := s.term(termKey(w))
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+		if len(out) == maxTermsPerLead {
+			break
+		}
+	}
+	return out
+}
+
+// searchQuery is a parsed search: the words typed and their terms.
+type searchQuery struct {
+	words []string
+	terms []int64
+}
+
+// parseSearch parses what a user typed into the search box.
+func (s *Store) parseSearch(q string) (*searchQuery, error) {
+	if len(q) > maxSearchLen {
+		return nil, leadcap.FieldErrors(map[string]string{"q": fmt.Sprintf("must be at most %d characters", maxSearchLen)})
+	}
+	words := searchWords(q)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	sq := &searchQuery{}
+	for _, w := range words {
+		if slices.Contains(sq.words, w) {
+			continue
+		}
+		sq.words = append(sq.words, w)
+		if t := s.term(termKey(w)); !slices.Contains(sq.terms, t) {
+			sq.terms = append(sq.terms, t)
+		}
+		if len(sq.words) == maxSearchWords {
+			break
+		}
+	}
+	return sq, nil
+}
+
+// matches reports whether the decrypted lead l matches: every word of the
+// search starts a word of the lead, and a word shorter than the term
+// prefix equals one.
+func (q *searchQuery) matches(l *leadcap.Lead) bool {
+	have := leadWords(l)
+	for _, w := range q.words {
+		short := utf8.RuneCountInString(w) < termPrefix
+		found := false
+		for _, h := range have {
+			if h == w || !short && strings.HasPrefix(h, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// insertTerms stores the search terms of a new lead.
+func insertTerms(tx *Tx, leadID string, terms []int64) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	// One statement per lead: the statement cache keeps one per count.
+	var b strings.Builder
+	b.WriteString(`INSERT INTO lead_terms (term, lead_id) VALUES `)
+	args := make([]any, 0, len(terms)+1)
+	args = append(args, leadID)
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, t)
+		fmt.Fprintf(&b, "($%d, $1)", i+2)
+	}
+	b.WriteString(` ON CONFLICT DO NOTHING`)
+	_, err := tx.exec(b.String(), args...)
+	return err
+}
+
+// reindexLead replaces the search terms of a lead whose fields changed,
+// and marks it indexed, so a back-fill running meanwhile leaves it be.
+func reindexLead(tx *Tx, leadID string, terms []int64) error {
+	if _, err := tx.exec(`DELETE FROM lead_terms WHERE lead_id = $1`, leadID); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0`, leadID); err != nil {
+		return err
+	}
+	return insertTerms(tx, leadID, terms)
+}
+
+// IndexLeads gives search terms to up to batch leads that have none yet
+// (those stored before search existed) and returns how many it indexed;
+// 0 means none are left. progress, when not nil, is called with the count
+// so far after each batch.
+func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done int)) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	total := 0
+	for {
+		rows, err := s.db.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE search_indexed = 0 ORDER BY id LIMIT $1`, batch)
+		if err != nil {
+			return total, fmt.Errorf("store: index leads: %w", err)
+		}
+		type item struct {
+			id    string
+			terms []int64
+		}
+		var items []item
+		for rows.Next() {
+			l, err := s.scanLead(rows)
+			if err != nil {
+				rows.Close()
+				return total, fmt.Errorf("store: index leads: %w", err)
+			}
+			items = append(items, item{l.ID, s.leadTerms(l)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("store: index leads: %w", err)
+		}
+		if len(items) == 0 {
+			return total, nil
+		}
+		err = s.write(ctx, func(tx *Tx) error {
+			for _, it := range items {
+				// A lead changed since it was read has been indexed by
+				// that change; its terms are newer than these.
+				n, err := execCount(ctx, tx, `UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0`, it.id)
+				if err != nil {
+					return err
+				}
+				if n == 1 {
+					if err := insertTerms(tx, it.id, it.terms); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: index leads: %w", err)
+		}
+		total += len(items)
+		if progress != nil {
+			progress(total)
+		}
+		if len(items) < batch {
+			return total, nil
+		}
+	}
+}
