@@ -16,10 +16,10 @@ import (
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/export"
+	"github.com/leadcap/leadcap/internal/indexer"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
-	"github.com/leadcap/leadcap/internal/store"
 )
 
 func newLogger(env *Env, cfg config.Config) *slog.Logger {
@@ -154,7 +154,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		j.Run(workCtx)
 	})
 
-	workers.Go(func() { indexForSearch(workCtx, st, log) })
+	workers.Go(func() {
+		w := &indexer.Worker{Store: st, Log: log}
+		w.Run(workCtx)
+	})
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -185,17 +188,4 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	log.Info("stopped", "component", "http")
 	return nil
-}
-
-// indexForSearch gives search terms to leads stored before leadcap could
-// search, logging its progress.
-func indexForSearch(ctx context.Context, st *store.Store, log *slog.Logger) {
-	n, err := st.IndexLeads(ctx, 500, func(done int) {
-		log.Info("indexing leads for search", "component", "store", "indexed", done)
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Error("index leads for search", "component", "store", "indexed", n, "err", err)
-	} else if n > 0 {
-		log.Info("indexed leads for search", "component", "store", "indexed", n)
-	}
 }

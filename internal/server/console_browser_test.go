@@ -231,6 +231,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if a.count(`#leads-table a[href="/leads/`+leadID+`"]`) != 1 || !strings.Contains(a.body(), "Marisol Chan") {
 			t.Fatalf("leads table: %.500s", a.body())
 		}
+		ts.mustIndex(t)
 		a.set(map[string]string{"#q": "reef"})
 		a.click(`form[role=search] button[type=submit]`)
 		if !strings.Contains(a.body(), "Marisol Chan") || !strings.Contains(a.path(), "q=reef") {

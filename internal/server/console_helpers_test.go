@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -31,4 +32,13 @@ func (ts *testServer) mustLeadWith(t *testing.T, edits map[string]any) string {
 	}
 	id, _ := r.body["id"].(string)
 	return id
+}
+
+// mustIndex runs the search indexer until nothing waits, as the server's
+// background indexer does.
+func (ts *testServer) mustIndex(t testing.TB) {
+	t.Helper()
+	if _, err := ts.store.IndexLeads(context.Background(), 0, nil); err != nil {
+		t.Fatal(err)
+	}
 }

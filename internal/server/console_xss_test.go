@@ -53,6 +53,7 @@ func TestConsoleStoredXSS(t *testing.T) {
 		t.Fatalf("note: %d %s", r.status, r.raw)
 	}
 
+	ts.mustIndex(t)
 	b := newTab(t, browser, desktopW, desktopH)
 	b.signIn(ts.URL, admin.email, admin.password)
 	// The tab does see a dialog when one opens.

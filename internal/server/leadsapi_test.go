@@ -40,6 +40,7 @@ func TestLeadsAPI(t *testing.T) {
 		ana := ts.mustLeadWith(t, map[string]any{"submission_id": "a", "email": "ana@acme.example", "first_name": "Ana", "last_name": "Díaz", "company": "Acme"})
 		bo := ts.mustLeadWith(t, map[string]any{"submission_id": "b", "email": "bo@globex.example", "first_name": "Bo", "last_name": "Berg", "company": "Globex"})
 		cy := ts.mustLeadWith(t, map[string]any{"conference": "fair", "submission_id": "c", "email": "cy@acme.example", "first_name": "Cy", "last_name": "Diaz", "company": "Acme"})
+		ts.mustIndex(t)
 
 		list := func(c *client, q string) reply {
 			t.Helper()

@@ -34,6 +34,15 @@ func mustCapture(t *testing.T, s *store.Store, c *leadcap.Conference, p person, 
 	return res.LeadID
 }
 
+// mustIndex runs the search indexer until nothing waits, as the server's
+// background indexer does.
+func mustIndex(t *testing.T, s *store.Store) {
+	t.Helper()
+	if _, err := s.IndexLeads(context.Background(), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func names(leads []*leadcap.Lead) []string {
 	var out []string
 	for _, l := range leads {
@@ -68,6 +77,10 @@ func TestSearchLeads(t *testing.T) {
 			mustCapture(t, s, c, p, fmt.Sprint("s", i))
 		}
 		mustCapture(t, s, other, person{"Ana", "Other", "ana@other.example", "Acme"}, "o1")
+		if p := mustList(t, s, store.LeadQuery{Search: "ana"}); len(p.Leads) != 0 {
+			t.Fatalf("found before indexing: %q", names(p.Leads))
+		}
+		mustIndex(t, s)
 
 		tests := []struct {
 			q    string
@@ -104,6 +117,7 @@ func TestSearchLeads(t *testing.T) {
 		if _, err := s.CaptureLead(ctx, l, l.Email); err != nil {
 			t.Fatal(err)
 		}
+		mustIndex(t, s)
 		if got := names(mustList(t, s, store.LeadQuery{Search: "hooli"}).Leads); !slices.Equal(got, []string{"Li Wu"}) {
 			t.Errorf("after merge, search hooli: %q", got)
 		}
@@ -256,6 +270,7 @@ func TestSearchBudget(t *testing.T) {
 			want = append(want, res.LeadID)
 		}
 	}
+	mustIndex(t, s)
 	q := store.LeadQuery{Search: "marlowe", Sort: store.SortOldest}
 	var got []string
 	pages := 0
@@ -335,6 +350,7 @@ func TestRectifyAndDeleteLead(t *testing.T) {
 		c := MustConference(t, s, "rectify")
 		id := mustCapture(t, s, c, person{"Ana", "Diaz", "ana@example.com", "Acme"}, "s1")
 		mustCapture(t, s, c, person{"Bo", "Berg", "bo@example.com", "Beta"}, "s2")
+		mustIndex(t, s)
 		l, err := s.LeadDetail(ctx, id)
 		if err != nil {
 			t.Fatal(err)

@@ -110,7 +110,6 @@ func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey stri
 		in.UpdatedAt = now
 	}
 	index := s.sealer.BlindIndex("email", emailKey)
-	terms := s.leadTerms(in)
 	// Sealing happens before the write so that the single SQLite writer
 	// spends its time on SQL; only a merge re-seals inside it.
 	sealedLead, err := s.sealLead(in)
@@ -129,7 +128,7 @@ func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey stri
 	for attempt := 0; ; attempt++ {
 		err = s.write(ctx, func(tx *Tx) error {
 			var err error
-			res, err = s.capture(ctx, tx, in, index, terms, sealedLead, sealedSubmission, now)
+			res, err = s.capture(ctx, tx, in, index, sealedLead, sealedSubmission, now)
 			return err
 		})
 		if !errors.Is(err, errRetry) || attempt == 3 {
@@ -147,7 +146,7 @@ func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey stri
 // key and changes nothing), then the lead (an email already known conflicts
 // on the blind index and takes the merge path). The submission's lead_id
 // foreign key is checked at commit, after the lead exists.
-func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index []byte, terms []int64, sealedLead, sealedSubmission []byte, now time.Time) (leadcap.CaptureResult, error) {
+func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, sealedLead, sealedSubmission []byte, now time.Time) (leadcap.CaptureResult, error) {
 	res := leadcap.CaptureResult{LeadID: in.ID, Result: leadcap.ResultCreated}
 	n, err := execCount(ctx, tx, `INSERT INTO submissions (conference_id, id, lead_id, result, source, device_id,
 		received_at, data, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
@@ -172,10 +171,8 @@ func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index []b
 		in.ID, in.ConferenceID, index, in.SubmissionID, in.Source, in.DeviceID,
 		in.Consent.Contact, in.Consent.Marketing, in.Consent.Version, in.Consent.TextHash, micros(in.Consent.At),
 		in.Spam, in.SpamReason, sealedLead, micros(in.CreatedAt), micros(in.UpdatedAt))
-	if err != nil {
+	if err != nil || n == 1 {
 		return res, err
-	} else if n == 1 {
-		return res, insertTerms(tx, in.ID, terms)
 	}
 	return s.mergeInto(ctx, tx, in, index)
 }
@@ -237,7 +234,8 @@ func (s *Store) mergeInto(ctx context.Context, tx *Tx, in *leadcap.Lead, index [
 		micros(merged.Consent.At), merged.Spam, merged.SpamReason, resealed, micros(merged.UpdatedAt), existing.ID); err != nil {
 		return res, err
 	}
-	if err := reindexLead(tx, existing.ID, s.leadTerms(merged)); err != nil {
+	// Its words may have changed: the search indexer looks at it again.
+	if _, err := tx.exec(`UPDATE leads SET search_indexed = 0 WHERE id = $1`, existing.ID); err != nil {
 		return res, err
 	}
 	return s.pointSubmission(tx, in, existing.ID)

@@ -22,7 +22,8 @@ import (
 // terms in lead_terms: for every word of those fields (letters and digits,
 // case and accents folded: "Díaz-Pérez" gives "diaz" and "perez"), a keyed
 // blind index (HMAC under the index key) of the word's first three letters,
-// or of the whole word when it is shorter. A search looks up the terms of
+// or of the whole word when it is shorter, written by IndexLeads in the
+// background, within moments of the lead. A search looks up the terms of
 // the words typed, which narrows 100,000 leads to the few hundred that
 // share those prefixes, then decrypts the candidates and keeps those that
 // really match (every word typed starts a word of the lead; a word of one
@@ -176,21 +177,27 @@ func insertTerms(tx *Tx, leadID string, terms []int64) error {
 }
 
 // reindexLead replaces the search terms of a lead whose fields changed,
-// and marks it indexed, so a back-fill running meanwhile leaves it be.
+// and marks it indexed.
 func reindexLead(tx *Tx, leadID string, terms []int64) error {
 	if _, err := tx.exec(`DELETE FROM lead_terms WHERE lead_id = $1`, leadID); err != nil {
 		return err
 	}
-	if _, err := tx.exec(`UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0`, leadID); err != nil {
+	if _, err := tx.exec(`UPDATE leads SET search_indexed = 1 WHERE id = $1`, leadID); err != nil {
 		return err
 	}
 	return insertTerms(tx, leadID, terms)
 }
 
-// IndexLeads gives search terms to up to batch leads that have none yet
-// (those stored before search existed) and returns how many it indexed;
-// 0 means none are left. progress, when not nil, is called with the count
-// so far after each batch.
+// IndexLeads gives search terms to up to batch leads (default 500) that
+// need them: new leads, leads changed by a merge, leads stored before
+// search existed. It repeats until none are left and returns how many it
+// indexed; progress, when not nil, is called with the count so far after
+// each batch.
+//
+// Indexing runs beside the capture path, not on it: a lead is decrypted
+// and its terms written here, in batches, so that storing a lead costs
+// nothing more. A lead changed while its batch was being read (its sealed
+// data differs at write time) is left for the next round.
 func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done int)) (int, error) {
 	if batch <= 0 {
 		batch = 500
@@ -202,17 +209,23 @@ func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done in
 			return total, fmt.Errorf("store: index leads: %w", err)
 		}
 		type item struct {
-			id    string
-			terms []int64
+			id     string
+			sealed []byte
+			terms  []int64
 		}
 		var items []item
 		for rows.Next() {
-			l, err := s.scanLead(rows)
-			if err != nil {
+			var l leadcap.Lead
+			var sealed []byte
+			if err := scanRawLead(rows, &l, &sealed); err != nil {
 				rows.Close()
 				return total, fmt.Errorf("store: index leads: %w", err)
 			}
-			items = append(items, item{l.ID, s.leadTerms(l)})
+			if err := s.openLead(&l, sealed); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("store: index leads: %w", err)
+			}
+			items = append(items, item{l.ID, sealed, s.leadTerms(&l)})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -221,26 +234,34 @@ func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done in
 		if len(items) == 0 {
 			return total, nil
 		}
+		done := 0
 		err = s.write(ctx, func(tx *Tx) error {
+			done = 0
 			for _, it := range items {
-				// A lead changed since it was read has been indexed by
-				// that change; its terms are newer than these.
-				n, err := execCount(ctx, tx, `UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0`, it.id)
+				// The sealed data is sealed anew by every change (a fresh
+				// nonce), so equal data means the lead is as it was read.
+				n, err := execCount(ctx, tx, `UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0 AND data = $2`,
+					it.id, it.sealed)
 				if err != nil {
 					return err
 				}
-				if n == 1 {
-					if err := insertTerms(tx, it.id, it.terms); err != nil {
-						return err
-					}
+				if n == 0 {
+					continue
 				}
+				if _, err := tx.exec(`DELETE FROM lead_terms WHERE lead_id = $1`, it.id); err != nil {
+					return err
+				}
+				if err := insertTerms(tx, it.id, it.terms); err != nil {
+					return err
+				}
+				done++
 			}
 			return nil
 		})
 		if err != nil {
 			return total, fmt.Errorf("store: index leads: %w", err)
 		}
-		total += len(items)
+		total += done
 		if progress != nil {
 			progress(total)
 		}

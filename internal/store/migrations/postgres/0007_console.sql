@@ -3,13 +3,13 @@
 
 -- 0 none, 1 cold, 2 warm, 3 hot: hotter sorts higher.
 ALTER TABLE leads ADD COLUMN rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 3);
--- Leads are indexed for search as they are captured; those stored before
--- this migration wait for the back-fill (Store.IndexLeads).
-ALTER TABLE leads ADD COLUMN search_indexed INTEGER NOT NULL DEFAULT 1;
-UPDATE leads SET search_indexed = 0;
+-- Leads are indexed for search in the background (Store.IndexLeads), off
+-- the capture path: 0 until then, and again after a merge changes them.
+ALTER TABLE leads ADD COLUMN search_indexed INTEGER NOT NULL DEFAULT 0;
 
--- Ratings filter and sort through their index; the partial indexes cost
--- nothing on the capture path, as a new lead is indexed and rarely spam.
+-- Ratings filter and sort through their index. The spam index costs the
+-- capture path nothing, as a new lead is rarely spam; the unindexed one
+-- holds only the few leads the indexer has not reached yet.
 CREATE INDEX leads_rating ON leads (rating, id);
 CREATE INDEX leads_spam ON leads (id) WHERE spam = TRUE;
 CREATE INDEX leads_unindexed ON leads (id) WHERE search_indexed = 0;
