@@ -25,7 +25,8 @@ type Worker struct {
 	Interval time.Duration // how often to look when idle
 	Batch    int           // items per claim; default 200
 	// Parallel is how many copies run at once; each object store write
-	// waits for an fsync, so they overlap. Default 16.
+	// waits for an fsync, so a few overlap. Default 4: the copies run beside
+	// lead ingest and must not starve it; a backlog drains after a burst.
 	Parallel int
 	Now      func() time.Time
 	// Metrics, if set, counts copies written and failures (as errors of
@@ -87,7 +88,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	parallel := w.Parallel
 	if parallel <= 0 {
-		parallel = 16
+		parallel = 4
 	}
 	failed := make([]error, len(items))
 	var wg sync.WaitGroup
