@@ -348,23 +348,9 @@ func (s *Store) Leads(ctx context.Context, f LeadFilter) ([]*leadcap.Lead, strin
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 1000)
-	q := `SELECT ` + leadColumns + ` FROM leads WHERE 1 = 1`
-	var args []any
+	where, args := filterSQL(f)
+	q := `SELECT ` + leadColumns + ` FROM leads WHERE 1 = 1` + where
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if f.ConferenceID != "" {
-		q += ` AND conference_id = ` + arg(f.ConferenceID)
-	}
-	if !f.Since.IsZero() {
-		q += ` AND created_at >= ` + arg(micros(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND created_at < ` + arg(micros(f.Until))
-	}
-	if f.OnlySpam {
-		q += ` AND spam = ` + arg(true)
-	} else if !f.IncludeSpam {
-		q += ` AND spam = ` + arg(false)
-	}
 	if f.After != "" {
 		// Lead ids are UUIDv7, given at creation: id order is creation
 		// order, stable, and the last id of a page is the cursor.
