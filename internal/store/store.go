@@ -74,6 +74,7 @@ type Store struct {
 	merge           func(existing, incoming *leadcap.Lead) *leadcap.Lead
 	now             func() time.Time
 	leadIDs         leadIDs
+	bursts          burstMeter // lead captures, for Burst
 }
 
 // Open connects to the database named by dsn: a postgres:// or postgresql://
