@@ -7,6 +7,9 @@
 #   DB=postgres://postgres@127.0.0.1:5432/test?sslmode=disable scripts/bench-ingest.sh
 #   DURATION=20s CONNS="64" scripts/bench-ingest.sh
 #   SHIELD=off scripts/bench-ingest.sh      # the figure without the shield
+#   PROFILE=ingest.pprof CONNS=64 scripts/bench-ingest.sh
+#                                           # also a CPU profile of the server
+#                                           # during the first level's load
 #
 # With the shield on (the default) the server runs as shipped, with 10,000
 # CIDR block rules loaded, and every request carries a valid render token
@@ -49,6 +52,7 @@ else
     int(ip / 256) % 256, ip % 256, bits); if (!(cidr in seen)) { seen[cidr] = 1; print cidr; n++ } } }' >"$work/rules.txt"
   "$work/leadcap" shield block --from "$work/rules.txt" --note "benchmark" | tail -1
 fi
+[ -n "${PROFILE:-}" ] && export LEADCAP_DEBUG_LISTEN=127.0.0.1:16060
 "$work/leadcap" serve >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://$LEADCAP_LISTEN/healthz" >/dev/null && break; sleep 0.1; done
@@ -61,7 +65,14 @@ export RENDER_TOKEN
 backend=sqlite; [ -n "${DB:-}" ] && backend=postgres
 echo "backend: $backend   shield: $SHIELD   cores: $(nproc)   duration: $DURATION each   load: $(cut -d' ' -f1-3 /proc/loadavg)"
 total_ok=0
+profiled=""
 for c in $CONNS; do
+  if [ -n "${PROFILE:-}" ] && [ -z "$profiled" ]; then
+    # Profile the middle of the run, away from its first and last second.
+    secs=$(( ${DURATION%s} > 4 ? ${DURATION%s} - 3 : 1 ))
+    (sleep 1; curl -sf -o "$PROFILE" "http://127.0.0.1:16060/debug/pprof/profile?seconds=$secs") &
+    profiled=$!
+  fi
   out=$(wrk -t2 -c"$c" -d"$DURATION" --latency -s scripts/ingest.lua "http://$LEADCAP_LISTEN" 2>&1)
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -73,6 +84,7 @@ for c in $CONNS; do
   total_ok=$((total_ok + reqs - ${non2xx:-0}))
   printf 'clients %4s  req/s %9s  p50 %8s  p99 %8s  non-2xx %s  rss %s %s\n' "$c" "$rps" "$p50" "$p99" "${non2xx:-0}" "$rss" "$errs"
 done
+[ -n "$profiled" ] && { wait "$profiled" || true; echo "CPU profile of the server: $PROFILE (go tool pprof -top $PROFILE)"; }
 peak=$(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$pid/status)
 # Raw copies and search indexing step aside while leads arrive in a burst
 # and catch up afterwards: report how long the raw copies took to drain.

@@ -126,6 +126,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		MaxHeaderBytes:    cfg.Shield.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
+	if cfg.DebugListen != "" {
+		prof, err := startProfiler(cfg.DebugListen, log)
+		if err != nil {
+			return err
+		}
+		defer prof.Close()
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -45,6 +45,7 @@ type Config struct {
 	NodeName           string         // this server's name in alarms; default the host name (see Node)
 	MetricsAllow       []netip.Prefix // networks besides loopback that /metrics answers
 	MetricsToken       string         // if set, /metrics also wants "Authorization: Bearer <token>"
+	DebugListen        string         // loopback address of Go's profiler (net/http/pprof); empty: off
 	AlarmInterval      time.Duration  // how often the alarm evaluator samples the metrics
 	AlarmRules         string         // changes to the default alarm rules, e.g. api_5xx=10/5m,failed_logins=off
 	AlarmWebhookURL    string         // where alarm changes are posted as signed JSON
@@ -177,6 +178,8 @@ func settings() []setting {
 	add("metrics_allow", "comma-separated IPs or CIDRs besides loopback that /metrics answers", false, gp, sp)
 	g, st = str(func(c *Config) *string { return &c.MetricsToken })
 	add("metrics_token", "if set, /metrics also wants this bearer token", true, g, st)
+	g, st = str(func(c *Config) *string { return &c.DebugListen })
+	add("debug_listen", "loopback address for Go's profiler, e.g. 127.0.0.1:6060; empty: off", false, g, st)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.AlarmInterval })
 	add("alarm_interval", "how often the alarm evaluator samples the metrics", false, gd, sd)
 	g, st = str(func(c *Config) *string { return &c.AlarmRules })
@@ -394,6 +397,15 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if c.DebugListen != "" {
+		// The profiler shows the server's memory and command line to
+		// whoever reaches it: never on a network address.
+		host, _, err := net.SplitHostPort(c.DebugListen)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+			bad("debug_listen", "want a loopback host:port like 127.0.0.1:6060, got %q", c.DebugListen)
+		}
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("database_url", "want a postgres:// URL or nothing (SQLite in the data dir)")

@@ -109,6 +109,15 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{nil, map[string]string{"LEADCAP_EXPORT_LINK_TTL": "8d"}, "LEADCAP_EXPORT_LINK_TTL"},
 		{nil, map[string]string{"LEADCAP_EXPORT_LINK_TTL": "169h"}, "LEADCAP_EXPORT_LINK_TTL"},
 		{nil, map[string]string{"LEADCAP_EXPORT_SYNC_ROWS": "0"}, "LEADCAP_EXPORT_SYNC_ROWS"},
+		{nil, map[string]string{"LEADCAP_DEBUG_LISTEN": ":6060"}, "LEADCAP_DEBUG_LISTEN"},
+		{nil, map[string]string{"LEADCAP_DEBUG_LISTEN": "0.0.0.0:6060"}, "LEADCAP_DEBUG_LISTEN"},
+		{nil, map[string]string{"LEADCAP_DEBUG_LISTEN": "10.0.0.5:6060"}, "LEADCAP_DEBUG_LISTEN"},
+		{nil, map[string]string{"LEADCAP_DEBUG_LISTEN": "127.0.0.1"}, "LEADCAP_DEBUG_LISTEN"},
+	}
+	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if _, err := load(t, nil, map[string]string{"LEADCAP_DEBUG_LISTEN": ok}); err != nil {
+			t.Errorf("LEADCAP_DEBUG_LISTEN=%s refused: %v", ok, err)
+		}
 	}
 	for _, tt := range tests {
 		_, err := load(t, tt.args, tt.env)
