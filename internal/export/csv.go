@@ -16,12 +16,7 @@ const utf8BOM = "\ufeff"
 // so writing line breaks inside fields as CRLF changes no value: a reader
 // that follows the RFC gives back LF.
 type csvEncoder struct {
-	w      *csv.Writer
-	fields []string
-	// The last time written and its text: a lead's times are often the
-	// same (created, updated and consented at once).
-	lastTime time.Time
-	lastText string
+	w io.Writer
 }
 
 func newCSVEncoder(w io.Writer, bom bool) (*csvEncoder, error) {
@@ -30,35 +25,82 @@ func newCSVEncoder(w io.Writer, bom bool) (*csvEncoder, error) {
 			return nil, err
 		}
 	}
+	return &csvEncoder{w: w}, nil
+}
+
+func newCSVWriter(w io.Writer) *csv.Writer {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	return &csvEncoder{w: cw}, nil
+	return cw
 }
 
 func (e *csvEncoder) header(cols []column) error {
-	e.fields = make([]string, len(cols))
+	fields := make([]string, len(cols))
 	for i, c := range cols {
-		e.fields[i] = Neutralise(c.name)
+		fields[i] = Neutralise(c.name)
 	}
-	return e.w.Write(e.fields)
+	cw := newCSVWriter(e.w)
+	if err := cw.Write(fields); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
-func (e *csvEncoder) row(values []value) error {
+func (e *csvEncoder) formatter() formatter {
+	f := &csvFormatter{}
+	f.w = newCSVWriter(&f.to)
+	return f
+}
+
+func (e *csvEncoder) write(c *chunk) error {
+	_, err := e.w.Write(c.text)
+	return err
+}
+
+func (e *csvEncoder) close() error { return nil }
+
+// csvFormatter formats CSV records with encoding/csv into the chunk at hand.
+type csvFormatter struct {
+	w      *csv.Writer
+	to     chunkWriter
+	fields []string
+	// The last time written and its text: a lead's times are often the
+	// same (created, updated and consented at once).
+	lastTime time.Time
+	lastText string
+}
+
+// chunkWriter appends to the text of a chunk that changes.
+type chunkWriter struct{ c *chunk }
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.c.text = append(w.c.text, p...)
+	return len(p), nil
+}
+
+func (f *csvFormatter) format(c *chunk, values []value) error {
+	f.to.c = c
+	if len(f.fields) != len(values) {
+		f.fields = make([]string, len(values))
+	}
 	for i := range values {
 		v := &values[i]
 		if v.kind == timeKind {
-			if !v.t.Equal(e.lastTime) || e.lastText == "" {
-				e.lastTime, e.lastText = v.t, text(v)
+			if !v.t.Equal(f.lastTime) || f.lastText == "" {
+				f.lastTime, f.lastText = v.t, text(v)
 			}
-			e.fields[i] = e.lastText
+			f.fields[i] = f.lastText
 			continue
 		}
-		e.fields[i] = Neutralise(text(v))
+		f.fields[i] = Neutralise(text(v))
 	}
-	return e.w.Write(e.fields)
+	c.rows++
+	return f.w.Write(f.fields)
 }
 
-func (e *csvEncoder) close() error {
-	e.w.Flush()
-	return e.w.Error()
+func (f *csvFormatter) end(c *chunk) error {
+	f.to.c = c
+	f.w.Flush()
+	return f.w.Error()
 }
