@@ -1,9 +1,10 @@
 package export
 
 import (
-	"encoding/csv"
 	"io"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // utf8BOM makes Excel read a CSV file as UTF-8 rather than the local code page.
@@ -28,30 +29,16 @@ func newCSVEncoder(w io.Writer, bom bool) (*csvEncoder, error) {
 	return &csvEncoder{w: w}, nil
 }
 
-func newCSVWriter(w io.Writer) *csv.Writer {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	return cw
-}
-
 func (e *csvEncoder) header(cols []column) error {
 	fields := make([]string, len(cols))
 	for i, c := range cols {
 		fields[i] = Neutralise(c.name)
 	}
-	cw := newCSVWriter(e.w)
-	if err := cw.Write(fields); err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
+	_, err := e.w.Write(appendCSVRecord(nil, fields))
+	return err
 }
 
-func (e *csvEncoder) formatter() formatter {
-	f := &csvFormatter{}
-	f.w = newCSVWriter(&f.to)
-	return f
-}
+func (e *csvEncoder) formatter() formatter { return &csvFormatter{} }
 
 func (e *csvEncoder) write(c *chunk) error {
 	_, err := e.w.Write(c.text)
@@ -60,10 +47,8 @@ func (e *csvEncoder) write(c *chunk) error {
 
 func (e *csvEncoder) close() error { return nil }
 
-// csvFormatter formats CSV records with encoding/csv into the chunk at hand.
+// csvFormatter formats CSV records.
 type csvFormatter struct {
-	w      *csv.Writer
-	to     chunkWriter
 	fields []string
 	// The last time written and its text: a lead's times are often the
 	// same (created, updated and consented at once).
@@ -71,16 +56,7 @@ type csvFormatter struct {
 	lastText string
 }
 
-// chunkWriter appends to the text of a chunk that changes.
-type chunkWriter struct{ c *chunk }
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	w.c.text = append(w.c.text, p...)
-	return len(p), nil
-}
-
 func (f *csvFormatter) format(c *chunk, values []value) error {
-	f.to.c = c
 	if len(f.fields) != len(values) {
 		f.fields = make([]string, len(values))
 	}
@@ -95,12 +71,70 @@ func (f *csvFormatter) format(c *chunk, values []value) error {
 		}
 		f.fields[i] = Neutralise(text(v))
 	}
+	c.text = appendCSVRecord(c.text, f.fields)
 	c.rows++
-	return f.w.Write(f.fields)
+	return nil
 }
 
-func (f *csvFormatter) end(c *chunk) error {
-	f.to.c = c
-	f.w.Flush()
-	return f.w.Error()
+func (f *csvFormatter) end(*chunk) error { return nil }
+
+// appendCSVRecord appends a record as encoding/csv's Writer with UseCRLF
+// writes it (FuzzCSVRecord holds the two equal), but straight into b: a
+// typical lead's record takes 0.4 µs here and 0.65 µs or more through the
+// Writer and its buffer.
+func appendCSVRecord(b []byte, fields []string) []byte {
+	for n, field := range fields {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		if !csvNeedsQuotes(field) {
+			b = append(b, field...)
+			continue
+		}
+		b = append(b, '"')
+		start := 0
+		for i := 0; i < len(field); i++ {
+			switch field[i] {
+			case '"':
+				b = append(b, field[start:i+1]...)
+				b = append(b, '"')
+				start = i + 1
+			case '\r':
+				// Dropped: every line break is written as CRLF.
+				b = append(b, field[start:i]...)
+				start = i + 1
+			case '\n':
+				b = append(b, field[start:i]...)
+				b = append(b, '\r', '\n')
+				start = i + 1
+			}
+		}
+		b = append(b, field[start:]...)
+		b = append(b, '"')
+	}
+	return append(b, '\r', '\n')
+}
+
+// csvSpecial marks the bytes that make encoding/csv quote a field. It is a
+// table, never written, because one look-up a byte is what makes this
+// check, run on every byte of an export, cheap.
+var csvSpecial = [256]bool{'"': true, ',': true, '\n': true, '\r': true}
+
+// csvNeedsQuotes reports whether encoding/csv would quote field: when it
+// holds a comma, a quote or a line break, starts with white space, or is
+// the \. that PostgreSQL's COPY reads as the end of its data.
+func csvNeedsQuotes(field string) bool {
+	if field == "" {
+		return false
+	}
+	if field == `\.` {
+		return true
+	}
+	for i := 0; i < len(field); i++ {
+		if csvSpecial[field[i]] {
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(field)
+	return unicode.IsSpace(r)
 }

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"strings"
@@ -123,4 +124,24 @@ func TestJSONNumber(t *testing.T) {
 			t.Errorf("appendJSONNumber(%v) = %s, encoding/json writes %s", f, got, want)
 		}
 	}
+}
+
+// FuzzCSVRecord checks the CSV writer against encoding/csv with UseCRLF:
+// the same bytes for any record.
+func FuzzCSVRecord(f *testing.F) {
+	for _, s := range []string{"", "plain", `\.`, " lead", "\u00a0nbsp", "a,b", `say "hi"`, "one\ntwo", "cr\r\nlf\rlone", "'=1", "\t", "bad \xff"} {
+		f.Add(s, "second")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var want bytes.Buffer
+		w := csv.NewWriter(&want)
+		w.UseCRLF = true
+		if err := w.Write([]string{a, b}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if got := appendCSVRecord(nil, []string{a, b}); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%q, %q: wrote %q, encoding/csv writes %q", a, b, got, want.Bytes())
+		}
+	})
 }
