@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -27,11 +28,11 @@ func (s *Store) readPages(ctx context.Context, f LeadFilter, size int, next func
 		key, cols, after = "rowid", "rowid, "+leadColumns, int64(0)
 	}
 	q := fmt.Sprintf(`SELECT %s FROM leads WHERE 1 = 1%s AND %s > $%d ORDER BY %s LIMIT $%d`, cols, where, key, n+1, key, n+2)
-	conn, err := s.db.Conn(ctx)
+	conn, done, err := s.scanConn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer done()
 	return conn.Raw(func(dc any) error {
 		prep, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
@@ -75,6 +76,30 @@ func (s *Store) readPages(ctx context.Context, f LeadFilter, size int, next func
 			}
 		}
 	})
+}
+
+// scanConn returns a read connection for a query that reads each page of
+// a table once, and done, which gives it back. On SQLite its page cache is
+// cut to 2 MB until then: a million leads read through the usual 32 MB
+// (cacheKiB) would fill it with pages the scan does not read again; an
+// export that read and then counted its leads so peaked at 140 MB of RSS
+// rather than 80 MB.
+func (s *Store) scanConn(ctx context.Context) (conn *sql.Conn, done func(), err error) {
+	if conn, err = s.db.Conn(ctx); err != nil {
+		return nil, nil, err
+	}
+	if s.dialect != SQLite {
+		return conn, func() { conn.Close() }, nil
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -2000`); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		// Should this fail, the connection keeps the smaller cache.
+		conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = -%d`, cacheKiB))
+		conn.Close()
+	}, nil
 }
 
 // readPage runs the query of one page and appends its rows to rows,

@@ -38,8 +38,13 @@ func filterSQL(f LeadFilter) (string, []any) {
 // CountMatchingLeads counts the leads StreamLeads would give for f.
 func (s *Store) CountMatchingLeads(ctx context.Context, f LeadFilter) (int64, error) {
 	where, args := filterSQL(f)
+	conn, done, err := s.scanConn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: count leads: %w", err)
+	}
+	defer done()
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM leads WHERE 1 = 1`+where, args...).Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM leads WHERE 1 = 1`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count leads: %w", err)
 	}
 	return n, nil
