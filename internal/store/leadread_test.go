@@ -3,26 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
-
-	"github.com/leadcap/leadcap/internal/crypto"
 )
 
 // TestScanConnCache: a scan reads with a small page cache, and the
 // connection goes back to the pool with the usual one.
 func TestScanConnCache(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	keys, _, err := crypto.LoadOrCreate(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, filepath.Join(dir, "leadcap.db"), Options{Sealer: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openDataDir(t, t.TempDir())
 	s.db.SetMaxOpenConns(1) // the scan's connection is the one checked after
 	cacheSize := func(q interface {
 		QueryRowContext(context.Context, string, ...any) *sql.Row

@@ -37,18 +37,7 @@ func TestSeedExportBench(t *testing.T) {
 		total = n
 	}
 	ctx := context.Background()
-	keys, _, err := crypto.LoadOrCreate(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, filepath.Join(dir, "leadcap.db"), Options{Sealer: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openDataDir(t, dir)
 	min0 := 0.0
 	c := &leadcap.Conference{Slug: "bench-expo", Name: "Bench Expo", Country: "BZ", Status: leadcap.StatusOpen,
 		Interests: []leadcap.Choice{{Value: "diving"}, {Value: "caves"}, {Value: "ruins"}},
@@ -102,6 +91,26 @@ func TestSeedExportBench(t *testing.T) {
 			t.Logf("seeded %d leads in %v", done, time.Since(start).Round(time.Second))
 		}
 	}
+}
+
+// openDataDir opens and migrates the SQLite database of a data directory
+// with its key ring (made if missing), as leadcap does; it is closed when
+// the test ends.
+func openDataDir(t *testing.T, dir string) *Store {
+	t.Helper()
+	keys, _, err := crypto.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), filepath.Join(dir, "leadcap.db"), Options{Sealer: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // seedRow is the leads row of the i-th benchmark lead: typical field
