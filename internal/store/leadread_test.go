@@ -10,7 +10,7 @@ import (
 // connection goes back to the pool with the usual one.
 func TestScanConnCache(t *testing.T) {
 	ctx := context.Background()
-	s := openDataDir(t, t.TempDir())
+	s := openDataDir(t, t.TempDir(), "")
 	s.db.SetMaxOpenConns(1) // the scan's connection is the one checked after
 	cacheSize := func(q interface {
 		QueryRowContext(context.Context, string, ...any) *sql.Row

@@ -65,9 +65,13 @@ func (s *Store) EachLead(ctx context.Context, f LeadFilter, fn func(*leadcap.Lea
 	})
 }
 
-// StreamLeads reads every lead matching f, without its history, in id
-// order (creation order; stable), starting after f.After when it is set,
-// and hands them over a page at a time: work, when not nil, runs on a pool
+// StreamLeads reads every lead matching f, without its history, in a
+// stable order, and hands them over a page at a time. On SQLite, leads of
+// every conference come in the order they were stored (rowid order: a
+// table scan, where id order would seek from the id index to every row);
+// leads of one conference, and every lead on PostgreSQL, come in id order
+// (creation order), after f.After when it is set (which also makes SQLite
+// use id order). Of each page, work, when not nil, runs on a pool
 // of goroutines (one per CPU), several pages at once, each page with its
 // own out; then emit runs on the calling goroutine with each page and its
 // out, in order. This lets a caller spread the work it does per lead (an
