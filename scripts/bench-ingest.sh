@@ -74,6 +74,16 @@ for c in $CONNS; do
   printf 'clients %4s  req/s %9s  p50 %8s  p99 %8s  non-2xx %s  rss %s %s\n' "$c" "$rps" "$p50" "$p99" "${non2xx:-0}" "$rss" "$errs"
 done
 peak=$(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$pid/status)
+# Raw copies and search indexing step aside while leads arrive in a burst
+# and catch up afterwards: report how long the raw copies took to drain.
+# The outbox gauge is refreshed every 5 s, so the time is within 5 s.
+drain_start=$(date +%s)
+for _ in $(seq 600); do
+  pending=$(curl -sf "http://$LEADCAP_LISTEN/metrics" | awk '$1=="leadcap_outbox_pending" {print $2}')
+  [ "${pending:-1}" = 0 ] && break
+  sleep 1
+done
+echo "raw copies drained $(( $(date +%s) - drain_start )) s after the load ended (outbox pending: ${pending:-unknown})"
 kill -TERM $pid; wait $pid || true
 stored=$("$work/leadcap" conferences list | awk '$1=="bench" {print $NF}')
 echo "peak rss $peak; 2xx answers $total_ok; leads stored $stored"

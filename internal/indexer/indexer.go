@@ -5,6 +5,7 @@
 package indexer
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -21,6 +22,11 @@ type Worker struct {
 	Store    *store.Store
 	Log      *slog.Logger
 	Interval time.Duration // between rounds that found nothing; default 1s
+	// BurstDefer is how long a new lead may wait for its search terms
+	// while leads arrive in a burst (store.Burst), so that indexing does
+	// not take the processor from visitors waiting for their answers.
+	// Default 30 s; negative indexes at once, burst or not.
+	BurstDefer time.Duration
 }
 
 // Run indexes what waits, then looks again every Interval.
@@ -32,11 +38,11 @@ func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := w.Store.IndexLeads(ctx, 500, func(done int) {
+		n, err := w.Store.IndexLeads(ctx, store.IndexOptions{Batch: 500, Cutoff: w.cutoff, Progress: func(done int) {
 			if done >= backlog && done%(10*500) == 0 {
 				w.Log.InfoContext(ctx, "indexing leads for search", "component", "indexer", "indexed", done)
 			}
-		})
+		}})
 		switch {
 		case err != nil && ctx.Err() == nil:
 			w.Log.ErrorContext(ctx, "index leads for search", "component", "indexer", "indexed", n, "err", err)
@@ -49,4 +55,13 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// cutoff defers the newest leads during a burst of captures.
+func (w *Worker) cutoff() time.Time {
+	d := cmp.Or(w.BurstDefer, 30*time.Second)
+	if d < 0 || !w.Store.Burst() {
+		return time.Time{}
+	}
+	return time.Now().Add(-d)
 }

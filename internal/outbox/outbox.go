@@ -6,6 +6,7 @@ package outbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -32,7 +33,16 @@ type Worker struct {
 	// Metrics, if set, counts copies written and failures (as errors of
 	// the outbox component).
 	Metrics *metrics.Metrics
+	// BurstDefer is how long a raw copy may wait while leads arrive in a
+	// burst (store.Burst): the copies then give the processor to the
+	// visitors waiting for their answers, and catch up afterwards. Under
+	// load that lasts, copies keep flowing about this far behind. Default
+	// 30 s; negative copies at once, burst or not.
+	BurstDefer time.Duration
 }
+
+// DefaultBurstDefer is the BurstDefer of a Worker that sets none.
+const DefaultBurstDefer = 30 * time.Second
 
 // RawObject is the JSON document stored for each raw submission. Sealed
 // opens with the key ring and store.SubmissionAD(ConferenceID, SubmissionID).
@@ -82,7 +92,12 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if w.Now != nil {
 		now = w.Now
 	}
-	items, err := w.Store.ClaimOutbox(ctx, batch, 2*time.Minute)
+	var waited time.Duration
+	if w.Store.Burst() {
+		waited = cmp.Or(w.BurstDefer, DefaultBurstDefer)
+		waited = max(waited, 0)
+	}
+	items, err := w.Store.ClaimOutbox(ctx, batch, 2*time.Minute, waited)
 	if err != nil {
 		return 0, err
 	}

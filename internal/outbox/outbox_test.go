@@ -3,10 +3,13 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,22 +25,7 @@ import (
 func TestOutboxCopiesAndSurvivesAnOutage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		keys, _, err := crypto.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		c := &leadcap.Conference{Slug: "expo", Name: "Expo", Status: leadcap.StatusOpen, Consent: leadcap.ConsentText{Text: "ok", Hash: "h"}}
-		if err := st.CreateConference(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		st, keys, c := openStore(t, dsn, nil)
 		root := t.TempDir()
 		objects, err := blob.OpenDir(root)
 		if err != nil {
@@ -123,4 +111,68 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) = %v, want %v", tt.attempts, got, tt.want)
 		}
 	}
+}
+
+// TestOutboxDefersDuringABurst checks that the worker leaves the newest
+// raw copies for later while leads arrive faster than store.BurstRate, and
+// copies them once the burst is over.
+func TestOutboxDefersDuringABurst(t *testing.T) {
+	ctx := context.Background()
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	st, _, c := openStore(t, storetest.SQLite(t), now)
+	objects, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer objects.Close()
+	w := &outbox.Worker{Store: st, Blob: objects, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Batch: 1000, Now: now}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= store.BurstRate+1; i = next.Add(1) {
+				email := fmt.Sprintf("b%d@example.com", i)
+				l := &leadcap.Lead{ConferenceID: c.ID, SubmissionID: fmt.Sprint("b", i), Email: email, Source: "form",
+					Consent: leadcap.Consent{Contact: true, Version: 1, TextHash: "h", At: now()}}
+				if _, err := st.CaptureLead(ctx, l, email); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := w.RunOnce(ctx); n != 0 || err != nil {
+		t.Fatalf("copied %d during the burst, %v", n, err)
+	}
+	clock.Add(int64(2 * time.Second))
+	if n, err := w.RunOnce(ctx); n != store.BurstRate+1 || err != nil {
+		t.Fatalf("copied %d after the burst, %v; want %d", n, err, store.BurstRate+1)
+	}
+}
+
+// openStore opens a migrated store on dsn with the clock now (nil for the
+// real one) and an open conference.
+func openStore(t *testing.T, dsn string, now func() time.Time) (*store.Store, *crypto.KeyRing, *leadcap.Conference) {
+	t.Helper()
+	ctx := context.Background()
+	keys, _, err := crypto.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &leadcap.Conference{Slug: "expo", Name: "Expo", Status: leadcap.StatusOpen, Consent: leadcap.ConsentText{Text: "ok", Hash: "h"}}
+	if err := st.CreateConference(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	return st, keys, c
 }

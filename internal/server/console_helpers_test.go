@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/leadcap/leadcap/internal/store"
 )
 
 // mustLead submits a lead to the conference with slug through the public
@@ -38,7 +40,7 @@ func (ts *testServer) mustLeadWith(t *testing.T, edits map[string]any) string {
 // background indexer does.
 func (ts *testServer) mustIndex(t testing.TB) {
 	t.Helper()
-	if _, err := ts.store.IndexLeads(context.Background(), 0, nil); err != nil {
+	if _, err := ts.store.IndexLeads(context.Background(), store.IndexOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

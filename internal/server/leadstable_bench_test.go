@@ -116,7 +116,7 @@ func seedLeadsTable(b *testing.B, dsn string, n int) *leadsTable {
 	}
 	lt.seeded = time.Since(start)
 	start = time.Now()
-	if _, err := ts.store.IndexLeads(ctx, 0, nil); err != nil {
+	if _, err := ts.store.IndexLeads(ctx, store.IndexOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	lt.indexed = time.Since(start)

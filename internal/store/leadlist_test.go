@@ -38,7 +38,7 @@ func mustCapture(t *testing.T, s *store.Store, c *leadcap.Conference, p person, 
 // background indexer does.
 func mustIndex(t *testing.T, s *store.Store) {
 	t.Helper()
-	if _, err := s.IndexLeads(context.Background(), 0, nil); err != nil {
+	if _, err := s.IndexLeads(context.Background(), store.IndexOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -463,14 +463,14 @@ func TestIndexLeadsBackfill(t *testing.T) {
 			t.Fatalf("found without terms: %d", len(p.Leads))
 		}
 		var seen []int
-		n, err := s.IndexLeads(ctx, 3, func(done int) { seen = append(seen, done) })
+		n, err := s.IndexLeads(ctx, store.IndexOptions{Batch: 3, Progress: func(done int) { seen = append(seen, done) }})
 		if err != nil || n != 7 || !slices.Equal(seen, []int{3, 6, 7}) {
 			t.Fatalf("IndexLeads: %d %v, progress %v", n, err, seen)
 		}
 		if p := mustList(t, s, store.LeadQuery{Search: "acme"}); len(p.Leads) != 7 {
 			t.Fatalf("found %d after the back-fill", len(p.Leads))
 		}
-		if n, err := s.IndexLeads(ctx, 3, nil); err != nil || n != 0 {
+		if n, err := s.IndexLeads(ctx, store.IndexOptions{Batch: 3}); err != nil || n != 0 {
 			t.Fatalf("second back-fill: %d %v", n, err)
 		}
 	})

@@ -98,6 +98,7 @@ var errRetry = errors.New("store: concurrent capture, retry")
 // CaptureLead returns without error the transaction is committed and synced.
 func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey string) (leadcap.CaptureResult, error) {
 	now := s.now().UTC()
+	s.bursts.add(now)
 	id, err := s.leadIDs.next(now)
 	if err != nil {
 		return leadcap.CaptureResult{}, fmt.Errorf("store: capture lead: %w", err)

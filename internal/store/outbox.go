@@ -28,8 +28,11 @@ func SubmissionAD(conferenceID, submissionID string) []byte {
 
 // ClaimOutbox leases up to limit due submissions for lease, so that another
 // worker (on another server) does not take them meanwhile, and returns them
-// oldest first. It is one statement, however many it claims.
-func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
+// oldest first. Only submissions that have been due for at least waited
+// are claimed: a worker that defers the newest copies during a burst of
+// captures (see Burst) passes how long it lets them wait. It is one
+// statement, however many it claims.
+func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease, waited time.Duration) ([]OutboxItem, error) {
 	now := s.now()
 	var items []OutboxItem
 	err := s.write(ctx, func(tx *Tx) error {
@@ -42,7 +45,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 				SELECT seq FROM submissions WHERE pending = $2 AND next_attempt_at <= $3
 				ORDER BY next_attempt_at LIMIT $4`+lock+`)
 			RETURNING seq, conference_id, id, lead_id, attempts, received_at, data`,
-			micros(now.Add(lease)), true, micros(now), limit)
+			micros(now.Add(lease)), true, micros(now.Add(-waited)), limit)
 		if err != nil {
 			return err
 		}

@@ -74,6 +74,7 @@ type Store struct {
 	merge           func(existing, incoming *leadcap.Lead) *leadcap.Lead
 	now             func() time.Time
 	leadIDs         leadIDs
+	bursts          burstMeter // lead captures, for Burst
 }
 
 // Open connects to the database named by dsn: a postgres:// or postgresql://
@@ -132,8 +133,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
-	// Savepoint journals in memory: each job of a batch runs in a savepoint,
-	// and a temporary file would cost system calls per lead.
+	// Statement journals in memory: a statement inside a batch's
+	// transaction that may have to be undone keeps its journal here, where
+	// a temporary file would cost system calls per lead.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// The checkpointer moves the WAL into the database file on its own
 	// connection, off the writer's path (see checkpointer).

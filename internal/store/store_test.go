@@ -301,7 +301,7 @@ func TestOutbox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		items, err := s.ClaimOutbox(ctx, 10, time.Minute)
+		items, err := s.ClaimOutbox(ctx, 10, time.Minute, 0)
 		if err != nil || len(items) != 1 {
 			t.Fatalf("claim: %d items, %v", len(items), err)
 		}
@@ -310,13 +310,13 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("item: %+v", it)
 		}
 		// Leased: a second claim does not return it.
-		if again, _ := s.ClaimOutbox(ctx, 10, time.Minute); len(again) != 0 {
+		if again, _ := s.ClaimOutbox(ctx, 10, time.Minute, 0); len(again) != 0 {
 			t.Fatalf("claimed a leased item again: %+v", again)
 		}
 		if err := s.RetryOutbox(ctx, it, time.Now().Add(-time.Second), "store down"); err != nil {
 			t.Fatal(err)
 		}
-		retried, _ := s.ClaimOutbox(ctx, 10, time.Minute)
+		retried, _ := s.ClaimOutbox(ctx, 10, time.Minute, 0)
 		if len(retried) != 1 || retried[0].Attempts != 1 {
 			t.Fatalf("after retry: %+v", retried)
 		}

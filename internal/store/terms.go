@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -188,32 +189,33 @@ func reindexLead(tx *Tx, leadID string, terms []int64) error {
 	return insertTerms(tx, leadID, terms)
 }
 
-// IndexLeads gives search terms to up to batch leads (default 500) that
-// need them: new leads, leads changed by a merge, leads stored before
-// search existed. It repeats until none are left and returns how many it
-// indexed; progress, when not nil, is called with the count so far after
-// each batch.
+// IndexLeads gives search terms to the leads that need them: new leads,
+// leads changed by a merge, leads stored before search existed. It reads
+// them in rounds of o.Batch, repeats until none are left (or none older
+// than o.Cutoff) and returns how many it indexed.
 //
 // Indexing runs beside the capture path, not on it: a lead is decrypted
 // and its terms written here, in batches, so that storing a lead costs
 // nothing more. A lead changed while its batch was being read (its sealed
 // data differs at write time) is left for the next round.
-func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done int)) (int, error) {
+func (s *Store) IndexLeads(ctx context.Context, o IndexOptions) (int, error) {
+	batch := o.Batch
 	if batch <= 0 {
 		batch = 500
 	}
 	total := 0
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE search_indexed = 0 ORDER BY id LIMIT $1`, batch)
+		q, args := `SELECT `+leadColumns+` FROM leads WHERE search_indexed = 0`, []any{batch}
+		if o.Cutoff != nil {
+			if t := o.Cutoff(); !t.IsZero() {
+				q, args = q+` AND id < $2`, append(args, idBound(t))
+			}
+		}
+		rows, err := s.db.QueryContext(ctx, q+` ORDER BY id LIMIT $1`, args...)
 		if err != nil {
 			return total, fmt.Errorf("store: index leads: %w", err)
 		}
-		type item struct {
-			id     string
-			sealed []byte
-			terms  []int64
-		}
-		var items []item
+		var items []indexItem
 		for rows.Next() {
 			var l leadcap.Lead
 			var sealed []byte
@@ -225,7 +227,7 @@ func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done in
 				rows.Close()
 				return total, fmt.Errorf("store: index leads: %w", err)
 			}
-			items = append(items, item{l.ID, sealed, s.leadTerms(&l)})
+			items = append(items, indexItem{l.ID, sealed, s.leadTerms(&l)})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -234,39 +236,69 @@ func (s *Store) IndexLeads(ctx context.Context, batch int, progress func(done in
 		if len(items) == 0 {
 			return total, nil
 		}
-		done := 0
-		err = s.write(ctx, func(tx *Tx) error {
-			done = 0
-			for _, it := range items {
-				// The sealed data is sealed anew by every change (a fresh
-				// nonce), so equal data means the lead is as it was read.
-				n, err := execCount(ctx, tx, `UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0 AND data = $2`,
-					it.id, it.sealed)
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					continue
-				}
-				if _, err := tx.exec(`DELETE FROM lead_terms WHERE lead_id = $1`, it.id); err != nil {
-					return err
-				}
-				if err := insertTerms(tx, it.id, it.terms); err != nil {
-					return err
-				}
-				done++
+		// A few leads per write: the writer is shared with the lead path,
+		// and a submission queued behind a long job waits for all of it.
+		for chunk := range slices.Chunk(items, indexWriteChunk) {
+			done, err := s.writeTerms(ctx, chunk)
+			if err != nil {
+				return total, fmt.Errorf("store: index leads: %w", err)
 			}
-			return nil
-		})
-		if err != nil {
-			return total, fmt.Errorf("store: index leads: %w", err)
+			total += done
 		}
-		total += done
-		if progress != nil {
-			progress(total)
+		if o.Progress != nil {
+			o.Progress(total)
 		}
 		if len(items) < batch {
 			return total, nil
 		}
 	}
+}
+
+// indexWriteChunk is how many leads' terms one write transaction stores.
+const indexWriteChunk = 25
+
+type indexItem struct {
+	id     string
+	sealed []byte
+	terms  []int64
+}
+
+// writeTerms marks items indexed and stores their terms, skipping a lead
+// that changed since it was read. It returns how many it indexed.
+func (s *Store) writeTerms(ctx context.Context, items []indexItem) (int, error) {
+	done := 0
+	err := s.write(ctx, func(tx *Tx) error {
+		done = 0
+		for _, it := range items {
+			// The sealed data is sealed anew by every change (a fresh
+			// nonce), so equal data means the lead is as it was read.
+			n, err := execCount(ctx, tx, `UPDATE leads SET search_indexed = 1 WHERE id = $1 AND search_indexed = 0 AND data = $2`,
+				it.id, it.sealed)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.exec(`DELETE FROM lead_terms WHERE lead_id = $1`, it.id); err != nil {
+				return err
+			}
+			if err := insertTerms(tx, it.id, it.terms); err != nil {
+				return err
+			}
+			done++
+		}
+		return nil
+	})
+	return done, err
+}
+
+// IndexOptions steer IndexLeads.
+type IndexOptions struct {
+	Batch int // leads read per round; default 500
+	// Cutoff, if set, is asked before each round for a time: leads created
+	// at or after it wait for a later call. The zero time means no cutoff.
+	Cutoff func() time.Time
+	// Progress, if set, is told the running total after each round.
+	Progress func(done int)
 }
