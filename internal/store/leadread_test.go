@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +36,13 @@ func TestScanConnCache(t *testing.T) {
 	done()
 	if n := cacheSize(s.db); n != -cacheKiB {
 		t.Fatalf("cache_size %d after the scan, want %d", n, -cacheKiB)
+	}
+}
+
+// TestLeadColumnCount keeps leadColumnCount, the width of the driver rows
+// the stream reads, in step with leadColumns.
+func TestLeadColumnCount(t *testing.T) {
+	if n := len(strings.Split(leadColumns, ",")); n != leadColumnCount {
+		t.Fatalf("leadColumns has %d columns, leadColumnCount says %d", n, leadColumnCount)
 	}
 }
