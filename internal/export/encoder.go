@@ -9,13 +9,40 @@ import (
 	"github.com/leadcap/leadcap"
 )
 
-// encoder writes one file format: a header, rows of values in column
-// order, and the end of the document.
+// encoder writes one file format: a header, chunks of rows in order, and
+// the end of the document. The rows of a chunk are formatted beforehand by
+// formatters, several at once on as many goroutines, so that formatting,
+// which costs more than writing, is spread over every CPU.
 type encoder interface {
 	header(cols []column) error
-	row(values []value) error
+	// formatter returns a new formatter of rows, for one goroutine.
+	formatter() formatter
+	// write writes the rows of c, after those of the chunks before it.
+	write(c *chunk) error
 	// close ends the document; it does not close the writer beneath.
 	close() error
+}
+
+// formatter turns rows of values into a chunk of an encoder's format.
+type formatter interface {
+	// format adds one row to c.
+	format(c *chunk, values []value) error
+	// end is called after the last row of c.
+	end(c *chunk) error
+}
+
+// chunk is a run of formatted rows: bytes for the text formats, cells for
+// XLSX. Its memory is used again for a later chunk after it is written.
+type chunk struct {
+	rows  int
+	text  []byte
+	cells []any // rows × columns
+}
+
+func (c *chunk) reset() {
+	c.rows, c.text = 0, c.text[:0]
+	clear(c.cells)
+	c.cells = c.cells[:0]
 }
 
 // encoderOptions are what an encoder needs beyond its writer.

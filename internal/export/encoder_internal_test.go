@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"strings"
@@ -24,10 +25,16 @@ func TestXLSXMoreSheets(t *testing.T) {
 	if err := e.header(cols); err != nil {
 		t.Fatal(err)
 	}
+	// Chunks of 2 and 5 rows: the second starts a sheet twice.
+	var rows [][]value
 	for i := range 7 {
-		if err := e.row([]value{{kind: numKind, n: float64(i)}, {kind: textKind, s: "=v"}}); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, []value{{kind: numKind, n: float64(i)}, {kind: textKind, s: "=v"}})
+	}
+	if err := writeChunk(e, rows[:2]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeChunk(e, rows[2:]...); err != nil {
+		t.Fatal(err)
 	}
 	if err := e.close(); err != nil {
 		t.Fatal(err)
@@ -69,12 +76,26 @@ func TestXLSXCellLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 16,384 emoji are 32,768 UTF-16 units: one over.
-	if err := e.row([]value{{kind: textKind, s: strings.Repeat("😀", 16384)}}); leadcap.ErrorCode(err) != leadcap.EINVALID {
+	if err := writeChunk(e, []value{{kind: textKind, s: strings.Repeat("😀", 16384)}}); leadcap.ErrorCode(err) != leadcap.EINVALID {
 		t.Fatalf("over the limit: %v", err)
 	}
-	if err := e.row([]value{{kind: textKind, s: strings.Repeat("😀", 16383)}}); err != nil {
+	if err := writeChunk(e, []value{{kind: textKind, s: strings.Repeat("😀", 16383)}}); err != nil {
 		t.Fatalf("at the limit: %v", err)
 	}
+}
+
+// writeChunk formats rows into one chunk and writes it.
+func writeChunk(e encoder, rows ...[]value) error {
+	f, c := e.formatter(), &chunk{}
+	for _, r := range rows {
+		if err := f.format(c, r); err != nil {
+			return err
+		}
+	}
+	if err := f.end(c); err != nil {
+		return err
+	}
+	return e.write(c)
 }
 
 // FuzzJSONString checks the JSON writer against encoding/json: the same
@@ -103,4 +124,24 @@ func TestJSONNumber(t *testing.T) {
 			t.Errorf("appendJSONNumber(%v) = %s, encoding/json writes %s", f, got, want)
 		}
 	}
+}
+
+// FuzzCSVRecord checks the CSV writer against encoding/csv with UseCRLF:
+// the same bytes for any record.
+func FuzzCSVRecord(f *testing.F) {
+	for _, s := range []string{"", "plain", `\.`, " lead", "\u00a0nbsp", "a,b", `say "hi"`, "one\ntwo", "cr\r\nlf\rlone", "'=1", "\t", "bad \xff"} {
+		f.Add(s, "second")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var want bytes.Buffer
+		w := csv.NewWriter(&want)
+		w.UseCRLF = true
+		if err := w.Write([]string{a, b}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if got := appendCSVRecord(nil, []string{a, b}); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%q, %q: wrote %q, encoding/csv writes %q", a, b, got, want.Bytes())
+		}
+	})
 }

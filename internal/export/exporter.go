@@ -21,9 +21,6 @@ import (
 	"github.com/leadcap/leadcap/internal/store"
 )
 
-// progressEvery is how many rows pass between calls of a progress function.
-const progressEvery = 1000
-
 // Exporter writes exports. It is safe for concurrent use.
 type Exporter struct {
 	Store   *store.Store
@@ -41,8 +38,9 @@ type WriteOptions struct {
 	ClientIP  string
 	UserAgent string
 	// Progress, if set, is called from the exporting goroutine with the
-	// rows written and the rows expected, every 1000 rows and once when
-	// every lead is written, before the count is checked.
+	// rows written and the rows expected, after every page of 1000 leads
+	// written: the last call is when every lead is written (with no leads,
+	// a call with none), before the count is checked.
 	Progress func(done, total int64)
 	// Total is the rows expected, when the caller has counted them
 	// already; otherwise Write counts them if Progress is set.
@@ -92,22 +90,35 @@ func (x *Exporter) Write(ctx context.Context, w io.Writer, p *Plan, o WriteOptio
 	for _, c := range p.confs {
 		confs[c.ID] = c
 	}
-	values := make([]value, len(cols))
+	// Workers turn pages of leads into chunks of the file, each with a
+	// formatter of its own; the chunks are written here, in order.
 	var rows int64
-	var rec record
-	err = x.Store.EachLead(ctx, f, func(l *leadcap.Lead) error {
-		rec.lead, rec.conf = l, confs[l.ConferenceID]
-		if rec.conf == nil {
-			// Its questions are not among the columns.
-			return leadcap.Errorf(leadcap.ECONFLICT, "a conference was added while the export ran; run it again")
+	err = store.StreamLeads(ctx, x.Store, f, func(leads []*leadcap.Lead, out *pageOut) error {
+		if out.f == nil {
+			out.f, out.values = enc.formatter(), make([]value, len(cols))
 		}
-		for i, c := range cols {
-			c.value(&rec, &values[i])
+		out.c.reset()
+		var rec record
+		for _, l := range leads {
+			rec.lead, rec.conf = l, confs[l.ConferenceID]
+			if rec.conf == nil {
+				// Its questions are not among the columns.
+				return leadcap.Errorf(leadcap.ECONFLICT, "a conference was added while the export ran; run it again")
+			}
+			for i, c := range cols {
+				c.value(&rec, &out.values[i])
+			}
+			if err := out.f.format(&out.c, out.values); err != nil {
+				return fmt.Errorf("lead %s: %w", l.ID, err)
+			}
 		}
-		if err := enc.row(values); err != nil {
+		return out.f.end(&out.c)
+	}, func(_ []*leadcap.Lead, out *pageOut) error {
+		if err := enc.write(&out.c); err != nil {
 			return err
 		}
-		if rows++; rows%progressEvery == 0 && o.Progress != nil {
+		rows += int64(out.c.rows)
+		if o.Progress != nil {
 			o.Progress(rows, total)
 		}
 		return nil
@@ -115,8 +126,8 @@ func (x *Exporter) Write(ctx context.Context, w io.Writer, p *Plan, o WriteOptio
 	if err != nil {
 		return Result{Rows: rows}, fmt.Errorf("export: %w", err)
 	}
-	if o.Progress != nil {
-		o.Progress(rows, total)
+	if o.Progress != nil && rows == 0 {
+		o.Progress(0, total)
 	}
 	now, err := x.Store.CountMatchingLeads(ctx, f)
 	if err != nil {
@@ -150,6 +161,14 @@ func (x *Exporter) audit(ctx context.Context, p *Plan, o WriteOptions, res Resul
 		return fmt.Errorf("export: audit: %w", aerr)
 	}
 	return nil
+}
+
+// pageOut is what a worker makes of a page of leads: its rows formatted,
+// with the formatter and the values that made them, kept for the next page.
+type pageOut struct {
+	f      formatter
+	values []value
+	c      chunk
 }
 
 // hashWriter counts and hashes what passes through it.

@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/export"
+	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
+	"golang.org/x/sync/errgroup"
 )
 
 // leadcapColumns are the columns of the leadcap preset for a conference
@@ -400,4 +405,82 @@ func TestNeutralise(t *testing.T) {
 			t.Errorf("Restore(Neutralise(%q)) = %q", in, back)
 		}
 	}
+}
+
+// TestExportManyPages exports leads that take several pages of the stream,
+// formatted on the worker pool: every format gives each lead once, whole
+// (its id with its own email), in the store's order, and a lead that does
+// not open fails the export.
+func TestExportManyPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn)
+		ctx := context.Background()
+		c := e.mustConference(t, "expo", time.Now())
+		other := e.mustConference(t, "other", time.Now())
+		const n = 2345
+		emails := make(map[string]string, n) // by lead id
+		var mu sync.Mutex
+		var g errgroup.Group
+		g.SetLimit(16)
+		for i := range n {
+			g.Go(func() error {
+				conf := c
+				if i%7 == 3 {
+					conf = other
+				}
+				l := nastyLeads(conf)[i%4]
+				l.SubmissionID, l.Email = fmt.Sprint("many-", i), fmt.Sprintf("lead%d@example.com", i)
+				res, err := e.st.CaptureLead(ctx, l, l.Email)
+				mu.Lock()
+				emails[res.LeadID] = l.Email
+				mu.Unlock()
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for _, conf := range []string{"", "expo"} {
+			var want []string
+			f := store.LeadFilter{Until: time.Now()}
+			if conf == "expo" {
+				f.ConferenceID = c.ID
+			}
+			if err := e.st.EachLead(ctx, f, func(l *leadcap.Lead) error {
+				want = append(want, l.ID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, format := range export.Formats() {
+				data, res := e.write(t, export.Request{Format: format, Conference: conf}, export.WriteOptions{})
+				got := readBack(t, format, data)
+				if res.Rows != int64(len(want)) || len(got.rows) != len(want) {
+					t.Fatalf("%s %q: %d rows, read back %d, want %d", format, conf, res.Rows, len(got.rows), len(want))
+				}
+				for i, row := range got.rows {
+					if row["id"] != want[i] || row["email"] != emails[want[i]] {
+						t.Fatalf("%s %q: row %d is %v %v, want %s %s", format, conf, i, row["id"], row["email"], want[i], emails[want[i]])
+					}
+				}
+			}
+		}
+		// A lead sealed for another row does not open: the export fails.
+		if err := e.st.ExecForTest(ctx, `UPDATE leads SET data = (SELECT data FROM leads WHERE id = $1) WHERE id = $2`,
+			slices.Min(slices.Collect(maps.Keys(emails))), slices.Max(slices.Collect(maps.Keys(emails)))); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := export.NewPlan(ctx, e.st, export.Request{Format: leadcap.FormatCSV}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := &export.Exporter{Store: e.st, Auditor: e.auditor}
+		if _, err := x.Write(ctx, io.Discard, plan, export.WriteOptions{}); err == nil || !strings.Contains(err.Error(), "open lead") {
+			t.Fatalf("a lead that does not open: %v", err)
+		}
+		evs := e.auditor.list()
+		if last := evs[len(evs)-1]; last.Result != export.AuditFailure {
+			t.Fatalf("audit event %+v", last)
+		}
+	})
 }

@@ -15,7 +15,6 @@ type jsonEncoder struct {
 	w     io.Writer
 	lines bool // NDJSON
 	keys  [][]byte
-	buf   []byte
 	rows  int
 }
 
@@ -31,14 +30,14 @@ func (e *jsonEncoder) header(cols []column) error {
 	return nil
 }
 
-func (e *jsonEncoder) row(values []value) error {
-	b := e.buf[:0]
+func (e *jsonEncoder) formatter() formatter { return e }
+
+// format adds an object: in a JSON array each one after ",\n", which
+// write leaves out before the first.
+func (e *jsonEncoder) format(c *chunk, values []value) error {
+	b := c.text
 	if !e.lines {
-		if e.rows == 0 {
-			b = append(b, "[\n"...)
-		} else {
-			b = append(b, ",\n"...)
-		}
+		b = append(b, ",\n"...)
 	}
 	b = append(b, '{')
 	for i := range values {
@@ -52,8 +51,22 @@ func (e *jsonEncoder) row(values []value) error {
 	if e.lines {
 		b = append(b, '\n')
 	}
-	e.buf = b
-	e.rows++
+	c.text = b
+	c.rows++
+	return nil
+}
+
+func (e *jsonEncoder) end(*chunk) error { return nil }
+
+func (e *jsonEncoder) write(c *chunk) error {
+	b := c.text
+	if !e.lines && e.rows == 0 && c.rows > 0 {
+		if _, err := io.WriteString(e.w, "[\n"); err != nil {
+			return err
+		}
+		b = b[len(",\n"):]
+	}
+	e.rows += c.rows
 	_, err := e.w.Write(b)
 	return err
 }

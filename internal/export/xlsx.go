@@ -25,17 +25,15 @@ const (
 // date and time, answers to date questions as dates. Numbers and booleans
 // are written as text, so that a spreadsheet shows exactly what was stored.
 type xlsxEncoder struct {
-	w         io.Writer
-	f         *excelize.File
-	sw        *excelize.StreamWriter
-	sheet     int // 1 for the first
-	rowNum    int // last row written on the sheet
-	headers   []any
-	cells     []any
-	dateTime  int // style ids
-	dateOnly  int
-	maxRows   int
-	rowsTotal int64
+	w        io.Writer
+	f        *excelize.File
+	sw       *excelize.StreamWriter
+	sheet    int // 1 for the first
+	rowNum   int // last row written on the sheet
+	headers  []any
+	dateTime int // style ids
+	dateOnly int
+	maxRows  int
 }
 
 func newXLSXEncoder(w io.Writer, tempDir string) (*xlsxEncoder, error) {
@@ -69,7 +67,6 @@ func (e *xlsxEncoder) header(cols []column) error {
 	for i, c := range cols {
 		e.headers[i] = Neutralise(c.name)
 	}
-	e.cells = make([]any, len(cols))
 	return e.newSheet()
 }
 
@@ -99,29 +96,45 @@ func (e *xlsxEncoder) newSheet() error {
 	return e.sw.SetRow("A1", e.headers)
 }
 
-func (e *xlsxEncoder) row(values []value) error {
-	if e.rowNum == e.maxRows {
-		if err := e.newSheet(); err != nil {
-			return err
+func (e *xlsxEncoder) formatter() formatter { return xlsxFormatter{e} }
+
+func (e *xlsxEncoder) write(c *chunk) error {
+	n := len(e.headers)
+	for i := range c.rows {
+		if e.rowNum == e.maxRows {
+			if err := e.newSheet(); err != nil {
+				return err
+			}
 		}
-	}
-	for i := range values {
-		c, err := e.cell(&values[i])
-		if err != nil {
-			return fmt.Errorf("export: lead %d, column %q: %w", e.rowsTotal+1, e.headers[i], err)
+		e.rowNum++
+		if err := e.sw.SetRow("A"+strconv.Itoa(e.rowNum), c.cells[i*n:(i+1)*n]); err != nil {
+			return fmt.Errorf("export: xlsx: %w", err)
 		}
-		e.cells[i] = c
-	}
-	e.rowNum++
-	e.rowsTotal++
-	if err := e.sw.SetRow("A"+strconv.Itoa(e.rowNum), e.cells); err != nil {
-		return fmt.Errorf("export: xlsx: %w", err)
 	}
 	return nil
 }
 
+// xlsxFormatter makes the cells of rows: typed dates, strings, or nil. It
+// reads only what the encoder made before the first row: the headers and
+// the styles.
+type xlsxFormatter struct{ e *xlsxEncoder }
+
+func (f xlsxFormatter) format(c *chunk, values []value) error {
+	for i := range values {
+		cell, err := f.cell(&values[i])
+		if err != nil {
+			return fmt.Errorf("export: column %q: %w", f.e.headers[i], err)
+		}
+		c.cells = append(c.cells, cell)
+	}
+	c.rows++
+	return nil
+}
+
+func (f xlsxFormatter) end(*chunk) error { return nil }
+
 // cell returns the cell for v: a typed date, a string, or nil for none.
-func (e *xlsxEncoder) cell(v *value) (any, error) {
+func (f xlsxFormatter) cell(v *value) (any, error) {
 	switch v.kind {
 	case none:
 		return nil, nil
@@ -129,10 +142,10 @@ func (e *xlsxEncoder) cell(v *value) (any, error) {
 		if v.t.IsZero() {
 			return nil, nil
 		}
-		return excelize.Cell{StyleID: e.dateTime, Value: v.t.UTC()}, nil
+		return excelize.Cell{StyleID: f.e.dateTime, Value: v.t.UTC()}, nil
 	case dateKind:
 		if d, err := time.Parse(time.DateOnly, v.s); err == nil {
-			return excelize.Cell{StyleID: e.dateOnly, Value: d}, nil
+			return excelize.Cell{StyleID: f.e.dateOnly, Value: d}, nil
 		}
 	}
 	s := Neutralise(text(v))

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"runtime"
 
@@ -10,24 +9,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// streamPage is the default number of leads EachLead reads per query.
+// streamPage is the default number of leads StreamLeads reads per query.
 const streamPage = 1000
-
-// page is one page of EachLead: rows as read, then the leads opened from
-// them. done is closed when leads (or err) are set.
-type page struct {
-	rows  []rawLead
-	leads []*leadcap.Lead
-	err   error
-	done  chan struct{}
-}
-
-// rawLead is a lead row as read: everything but the personal fields, which
-// are still sealed.
-type rawLead struct {
-	lead   leadcap.Lead
-	sealed []byte
-}
 
 // filterSQL returns the WHERE clause (after "WHERE 1 = 1") and arguments
 // that select the leads of f, ignoring f.After and f.Limit.
@@ -52,69 +35,100 @@ func filterSQL(f LeadFilter) (string, []any) {
 	return q, args
 }
 
-// CountMatchingLeads counts the leads EachLead would give for f.
+// CountMatchingLeads counts the leads StreamLeads would give for f.
 func (s *Store) CountMatchingLeads(ctx context.Context, f LeadFilter) (int64, error) {
 	where, args := filterSQL(f)
+	conn, done, err := s.scanConn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: count leads: %w", err)
+	}
+	defer done()
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM leads WHERE 1 = 1`+where, args...).Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM leads WHERE 1 = 1`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count leads: %w", err)
 	}
 	return n, nil
 }
 
-// EachLead calls fn with every lead matching f, without its history, in id
-// order (creation order; stable), starting after f.After when it is set.
-// It reads f.Limit leads per query (default 1000) in a separate statement
-// each, so no transaction stays open for the whole walk: a lead committed
-// meanwhile may or may not be seen, and a caller that needs an exact count
-// checks CountMatchingLeads afterwards.
-//
-// Memory does not grow with the number of leads: a few pages are in flight
-// at once. The personal fields are decrypted and decoded by a pool of
-// goroutines (one per CPU), page by page, while fn sees the leads in order
-// on the calling goroutine. fn must not keep the lead after it returns
-// unless it copies it. An error from fn stops the walk and is returned.
+// EachLead calls fn with every lead matching f, in the order and with the
+// guarantees of StreamLeads, on the calling goroutine. fn must not keep
+// the lead after it returns unless it copies it. An error from fn stops the
+// walk and is returned.
 func (s *Store) EachLead(ctx context.Context, f LeadFilter, fn func(*leadcap.Lead) error) error {
+	return StreamLeads(ctx, s, f, nil, func(leads []*leadcap.Lead, _ *struct{}) error {
+		for _, l := range leads {
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// StreamLeads reads every lead matching f, without its history, in a
+// stable order, and hands them over a page at a time. On SQLite, leads of
+// every conference come in the order they were stored (rowid order: a
+// table scan, where id order would seek from the id index to every row);
+// leads of one conference, and every lead on PostgreSQL, come in id order
+// (creation order), after f.After when it is set (which also makes SQLite
+// use id order). Of each page, work, when not nil, runs on a pool
+// of goroutines (one per CPU), several pages at once, each page with its
+// own out; then emit runs on the calling goroutine with each page and its
+// out, in order. This lets a caller spread the work it does per lead (an
+// export formats its rows) over every CPU while writing in order.
+//
+// Pages of f.Limit leads (default 1000) are each read by a separate
+// statement, so no transaction stays open for the whole walk: a lead
+// committed meanwhile may or may not be seen, and a caller that needs an
+// exact count checks CountMatchingLeads afterwards.
+//
+// Memory does not grow with the number of leads: a few pages are in
+// flight at once, and their leads and outs are used again for later pages,
+// so neither work nor emit may keep a lead or an out after it returns
+// (work should reuse what out holds, such as a buffer's capacity). The
+// first error from reading, opening a lead, work or emit stops the walk and
+// is returned; every goroutine has ended when StreamLeads returns.
+func StreamLeads[T any](ctx context.Context, s *Store, f LeadFilter,
+	work func(leads []*leadcap.Lead, out *T) error,
+	emit func(leads []*leadcap.Lead, out *T) error) error {
 	size := f.Limit
 	if size <= 0 {
 		size = streamPage
 	}
 	workers := runtime.GOMAXPROCS(0)
 	g, ctx := errgroup.WithContext(ctx)
-	work := make(chan *page, workers)
-	// ordered bounds the pages in flight: read, being opened, or waiting
-	// for fn.
-	ordered := make(chan *page, workers+1)
+	// The pages in flight: read, being opened and worked on, or waiting for
+	// emit. Two more than the workers keep every worker busy while the
+	// reader fills one and emit empties another.
+	inFlight := workers + 2
+	free := make(chan *page[T], inFlight)
+	for range inFlight {
+		free <- &page[T]{rows: make([]rawLead, 0, size), leads: make([]*leadcap.Lead, 0, size)}
+	}
+	todo := make(chan *page[T], inFlight)
+	ordered := make(chan *page[T], inFlight)
 	g.Go(func() error {
-		defer close(work)
+		defer close(todo)
 		defer close(ordered)
-		return s.readPages(ctx, f, size, func(p *page) error {
+		var p *page[T]
+		return s.readPages(ctx, f, size, func() (*[]rawLead, error) {
 			select {
-			case ordered <- p:
+			case p = <-free:
+				p.rows, p.err, p.done = p.rows[:0], nil, make(chan struct{})
+				return &p.rows, nil
 			case <-ctx.Done():
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
-			select {
-			case work <- p:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		}, func() {
+			// Neither blocks: each holds at most the inFlight pages.
+			ordered <- p
+			todo <- p
 		})
 	})
 	for range workers {
 		g.Go(func() error {
-			for p := range work {
-				p.leads = make([]*leadcap.Lead, len(p.rows))
-				for i := range p.rows {
-					r := &p.rows[i]
-					if err := s.openLead(&r.lead, r.sealed); err != nil {
-						p.err = err
-						break
-					}
-					r.sealed = nil
-					p.leads[i] = &r.lead
-				}
+			for p := range todo {
+				p.err = p.open(s, work)
 				close(p.done)
 			}
 			return nil
@@ -130,68 +144,53 @@ func (s *Store) EachLead(ctx context.Context, f LeadFilter, fn func(*leadcap.Lea
 			if p.err != nil {
 				return p.err
 			}
-			for _, l := range p.leads {
-				if err := fn(l); err != nil {
-					return err
-				}
+			if err := ctx.Err(); err != nil {
+				return err // a failure elsewhere, or the caller gave up
 			}
+			if err := emit(p.leads, &p.out); err != nil {
+				return err
+			}
+			free <- p
 		}
 		return nil
 	})
 	if err := g.Wait(); err != nil {
-		return fmt.Errorf("store: each lead: %w", err)
+		return fmt.Errorf("store: stream leads: %w", err)
 	}
 	return nil
 }
 
-// readPages reads the leads of f, size at a time, and hands each page to
-// emit until there are no more. Every page is read by one statement,
-// prepared once on one connection, whose page cache stays warm.
-func (s *Store) readPages(ctx context.Context, f LeadFilter, size int, emit func(*page) error) error {
-	where, args := filterSQL(f)
-	n := len(args)
-	q := fmt.Sprintf(`SELECT %s FROM leads WHERE 1 = 1%s AND id > $%d ORDER BY id LIMIT $%d`, leadColumns, where, n+1, n+2)
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	stmt, err := conn.PrepareContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	after := f.After
-	for {
-		p := &page{rows: make([]rawLead, 0, size), done: make(chan struct{})}
-		if err := readPage(ctx, stmt, append(args, after, size), p); err != nil {
-			return err
-		}
-		if len(p.rows) == 0 {
-			return nil
-		}
-		after = p.rows[len(p.rows)-1].lead.ID
-		if err := emit(p); err != nil {
-			return err
-		}
-		if len(p.rows) < size {
-			return nil
-		}
-	}
+// page is one page of StreamLeads: rows as read, then the leads opened
+// from them and what work made of them. done is closed when leads and out
+// (or err) are set.
+type page[T any] struct {
+	rows  []rawLead
+	leads []*leadcap.Lead
+	out   T
+	err   error
+	done  chan struct{}
 }
 
-func readPage(ctx context.Context, stmt *sql.Stmt, args []any, p *page) error {
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		p.rows = append(p.rows, rawLead{})
-		r := &p.rows[len(p.rows)-1]
-		if err := scanRawLead(rows, &r.lead, &r.sealed); err != nil {
+// open decrypts and decodes the page's leads, then runs work on them.
+func (p *page[T]) open(s *Store, work func([]*leadcap.Lead, *T) error) error {
+	p.leads = p.leads[:0]
+	for i := range p.rows {
+		r := &p.rows[i]
+		if err := s.openLead(&r.lead, r.sealed); err != nil {
 			return err
 		}
+		r.sealed = nil
+		p.leads = append(p.leads, &r.lead)
 	}
-	return rows.Err()
+	if work == nil {
+		return nil
+	}
+	return work(p.leads, &p.out)
+}
+
+// rawLead is a lead row as read: everything but the personal fields, which
+// are still sealed.
+type rawLead struct {
+	lead   leadcap.Lead
+	sealed []byte
 }

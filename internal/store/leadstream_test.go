@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,7 +40,8 @@ func TestEachLead(t *testing.T) {
 			t.Helper()
 			var out []*leadcap.Lead
 			if err := s.EachLead(ctx, f, func(l *leadcap.Lead) error {
-				out = append(out, l)
+				cp := *l // the lead is used again for a later page
+				out = append(out, &cp)
 				return nil
 			}); err != nil {
 				t.Fatal(err)
@@ -88,6 +91,148 @@ func TestEachLead(t *testing.T) {
 		}
 		if err := s.EachLead(ctx, store.LeadFilter{ConferenceID: c.ID, IncludeSpam: true, Limit: 5}, func(*leadcap.Lead) error { return nil }); err == nil {
 			t.Fatal("a lead sealed for another row was accepted")
+		}
+	})
+}
+
+// TestStreamLeads runs work on the pool and emit in order, over many pages
+// whose memory is used again; an error from work or a cancelled context
+// stops the walk with no goroutine left behind.
+func TestStreamLeads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := MustOpen(t, dsn)
+		c := MustConference(t, s, "expo")
+		var want []string
+		for i, id := range captureLeads(t, s, c, 40) {
+			want = append(want, fmt.Sprintf("%s p%d@example.com", id, i))
+		}
+		before := runtime.NumGoroutine()
+		f := store.LeadFilter{ConferenceID: c.ID, Limit: 3}
+		// work describes each lead of its page in out, which holds what
+		// an earlier page left there.
+		describe := func(leads []*leadcap.Lead, out *[]string) error {
+			*out = (*out)[:0]
+			for _, l := range leads {
+				*out = append(*out, l.ID+" "+l.Email)
+			}
+			return nil
+		}
+		var got []string
+		if err := store.StreamLeads(ctx, s, f, describe, func(leads []*leadcap.Lead, out *[]string) error {
+			if len(*out) != len(leads) {
+				t.Errorf("page of %d leads, work made %d", len(leads), len(*out))
+			}
+			got = append(got, *out...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("pages in order:\n got %q\nwant %q", got, want)
+		}
+
+		// An error from work on the fifth page comes back, after the pages
+		// before it and none after.
+		bad := errors.New("bad page")
+		emitted := 0
+		err := store.StreamLeads(ctx, s, f, func(leads []*leadcap.Lead, out *[]string) error {
+			if leads[0].Email == "p12@example.com" {
+				return bad
+			}
+			return describe(leads, out)
+		}, func(leads []*leadcap.Lead, _ *[]string) error {
+			emitted += len(leads)
+			return nil
+		})
+		if !errors.Is(err, bad) || emitted != 12 {
+			t.Fatalf("failing work: %v after %d leads, want %v after 12", err, emitted, bad)
+		}
+
+		// A context cancelled while emitting stops the reader and the workers.
+		cctx, cancel := context.WithCancel(ctx)
+		emitted = 0
+		err = store.StreamLeads(cctx, s, f, describe, func(leads []*leadcap.Lead, _ *[]string) error {
+			if emitted += len(leads); emitted == 6 {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || emitted != 6 {
+			t.Fatalf("cancelled walk: %v after %d leads", err, emitted)
+		}
+		waitGoroutines(t, before)
+	})
+}
+
+// captureLeads captures n leads at c, the i-th with the email
+// p<i>@example.com, and returns their ids.
+func captureLeads(t *testing.T, s *store.Store, c *leadcap.Conference, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		l := newLead(c, fmt.Sprint("s", i), fmt.Sprintf("p%d@example.com", i))
+		res, err := s.CaptureLead(context.Background(), l, l.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.LeadID)
+	}
+	return ids
+}
+
+// waitGoroutines waits for the goroutines to be back to n, the number
+// before a walk, and fails if they are not within a few seconds.
+func waitGoroutines(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, %d before the walks:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestEachLeadStorageOrder: on SQLite, the leads of every conference come
+// in the order they were stored (rowid), and those of one conference in id
+// order; on PostgreSQL both are in id order. Either way the order is the
+// same on every run.
+func TestEachLeadStorageOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := MustOpen(t, dsn)
+		c := MustConference(t, s, "expo")
+		ids := captureLeads(t, s, c, 5)
+		idOrder := slices.Clone(ids)
+		stored := append(slices.Clone(ids[1:]), ids[0])
+		if s.Dialect() == store.SQLite {
+			// The first lead moves to the end of the table.
+			if err := s.ExecForTest(ctx, `UPDATE leads SET rowid = (SELECT max(rowid) + 1 FROM leads) WHERE id = $1`, ids[0]); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			stored = idOrder
+		}
+		walk := func(f store.LeadFilter) []string {
+			var out []string
+			if err := s.EachLead(ctx, f, func(l *leadcap.Lead) error {
+				out = append(out, l.ID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		for range 2 {
+			if got := walk(store.LeadFilter{Limit: 2}); !slices.Equal(got, stored) {
+				t.Fatalf("every conference: %q, want %q", got, stored)
+			}
+			if got := walk(store.LeadFilter{ConferenceID: c.ID, Limit: 2}); !slices.Equal(got, idOrder) {
+				t.Fatalf("one conference: %q, want %q", got, idOrder)
+			}
 		}
 	})
 }

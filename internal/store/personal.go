@@ -29,7 +29,13 @@ func decodePersonal(b []byte, p *personal) error {
 // fastPersonal decodes b into p, or reports false when b is not in the
 // form it knows; p is then in an undefined state.
 func fastPersonal(b []byte, p *personal) bool {
-	d := jsonScan{b: b}
+	// encoding/json would replace invalid UTF-8; leave that to it. Valid
+	// text split at ASCII quotes is valid in every part, so the strings
+	// need no check of their own, and they all share one copy of b.
+	if !utf8.Valid(b) {
+		return false
+	}
+	d := jsonScan{b: b, s: string(b)}
 	if !d.next('{') {
 		return false
 	}
@@ -77,9 +83,11 @@ func fastPersonal(b []byte, p *personal) bool {
 	}
 }
 
-// jsonScan reads a JSON document from b, at i.
+// jsonScan reads a JSON document from b, at i; s is b as a string, which
+// the strings it reads are parts of.
 type jsonScan struct {
 	b []byte
+	s string
 	i int
 }
 
@@ -110,10 +118,9 @@ func (d *jsonScan) str() (string, bool) {
 	for d.i < len(d.b) {
 		switch c := d.b[d.i]; {
 		case c == '"':
-			s := d.b[start+1 : d.i]
+			s := d.s[start+1 : d.i]
 			d.i++
-			// encoding/json would replace invalid UTF-8; leave that to it.
-			return string(s), utf8.Valid(s)
+			return s, true
 		case c == '\\':
 			return d.escaped(start)
 		case c < 0x20:
@@ -228,7 +235,7 @@ func (d *jsonScan) number() (float64, bool) {
 			return 0, false
 		}
 	}
-	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	f, err := strconv.ParseFloat(d.s[start:d.i], 64)
 	return f, err == nil
 }
 

@@ -18,7 +18,8 @@ import (
 
 // TestSeedExportBench fills a data directory with many sealed leads for the
 // export benchmark (scripts/bench-export.sh). It is not a test: it runs
-// only when LEADCAP_SEED_DIR names the directory, and inserts
+// only when LEADCAP_SEED_DIR names the directory (whose SQLite database it
+// fills, or the PostgreSQL database LEADCAP_SEED_DATABASE_URL), and inserts
 // LEADCAP_SEED_LEADS leads (default 1,000,000) straight into the leads
 // table in transactions of 10,000, sealed with the directory's key ring as
 // the lead path seals them. Leads have no submission history, which an
@@ -37,18 +38,7 @@ func TestSeedExportBench(t *testing.T) {
 		total = n
 	}
 	ctx := context.Background()
-	keys, _, err := crypto.LoadOrCreate(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, filepath.Join(dir, "leadcap.db"), Options{Sealer: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openDataDir(t, dir, os.Getenv("LEADCAP_SEED_DATABASE_URL"))
 	min0 := 0.0
 	c := &leadcap.Conference{Slug: "bench-expo", Name: "Bench Expo", Country: "BZ", Status: leadcap.StatusOpen,
 		Interests: []leadcap.Choice{{Value: "diving"}, {Value: "caves"}, {Value: "ruins"}},
@@ -102,6 +92,29 @@ func TestSeedExportBench(t *testing.T) {
 			t.Logf("seeded %d leads in %v", done, time.Since(start).Round(time.Second))
 		}
 	}
+}
+
+// openDataDir opens and migrates the database at dsn, or the SQLite
+// database of data directory dir when dsn is empty, with the key ring of
+// dir (made if missing), as leadcap does; it is closed when the test ends.
+func openDataDir(t *testing.T, dir, dsn string) *Store {
+	t.Helper()
+	keys, _, err := crypto.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dsn == "" {
+		dsn = filepath.Join(dir, "leadcap.db")
+	}
+	s, err := Open(context.Background(), dsn, Options{Sealer: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // seedRow is the leads row of the i-th benchmark lead: typical field

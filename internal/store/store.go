@@ -118,6 +118,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// cacheKiB is the page cache of a SQLite connection, in KiB: 32 MB, so
+// that a batch of leads fits without spilling. (A scan makes it smaller
+// for its time: see scanConn.)
+const cacheKiB = 32000
+
 // sqliteDSN returns the modernc.org/sqlite DSN for path: WAL, full fsync on
 // commit, a busy timeout so the CLI can write while a server runs, foreign
 // keys, and immediate write transactions.
@@ -127,7 +132,7 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "cache_size(-32000)") // 32 MB: a batch of leads fits without spilling
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	// Statement journals in memory: a statement inside a batch's
 	// transaction that may have to be undone keeps its journal here, where
 	// a temporary file would cost system calls per lead.
