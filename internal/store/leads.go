@@ -149,14 +149,18 @@ func (s *Store) CaptureLead(ctx context.Context, in *leadcap.Lead, emailKey stri
 // foreign key is checked at commit, after the lead exists.
 func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, sealedLead, sealedSubmission []byte, now time.Time) (leadcap.CaptureResult, error) {
 	res := leadcap.CaptureResult{LeadID: in.ID, Result: leadcap.ResultCreated}
-	n, err := execCount(ctx, tx, `INSERT INTO submissions (conference_id, id, lead_id, result, source, device_id,
-		received_at, data, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
-		ON CONFLICT (conference_id, id) DO NOTHING`,
-		in.ConferenceID, in.SubmissionID, in.ID, res.Result, in.Source, in.DeviceID, micros(now), sealedSubmission)
-	if err != nil {
-		return res, err
+	var subNew, leadNew bool
+	var err error
+	if s.dialect == Postgres {
+		// One round trip to the server for both inserts.
+		subNew, leadNew, err = s.capturePostgres(tx, in, res.Result, index, sealedLead, sealedSubmission, now)
+	} else {
+		subNew, leadNew, err = s.captureSQLite(ctx, tx, in, res.Result, index, sealedLead, sealedSubmission, now)
 	}
-	if n == 0 { // a replay: the first answer again
+	switch {
+	case err != nil:
+		return res, err
+	case !subNew: // a replay: the first answer again
 		err := tx.queryRow(`SELECT lead_id, result FROM submissions WHERE conference_id = $1 AND id = $2`,
 			in.ConferenceID, in.SubmissionID).Scan(&res.LeadID, &res.Result)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -164,18 +168,55 @@ func (s *Store) capture(ctx context.Context, tx *Tx, in *leadcap.Lead, index, se
 		}
 		res.Replayed = true
 		return res, err
+	case leadNew:
+		return res, nil
 	}
-	n, err = execCount(ctx, tx, `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,
+	return s.mergeInto(ctx, tx, in, index)
+}
+
+// The two inserts of a capture. A submission already stored inserts
+// nothing; a lead whose email is known at the conference is left to the
+// merge.
+const (
+	insertSubmission = `INSERT INTO submissions (conference_id, id, lead_id, result, source, device_id,
+		received_at, data, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
+		ON CONFLICT (conference_id, id) DO NOTHING`
+	insertLeadColumns = `INSERT INTO leads (id, conference_id, email_index, submission_id, source, device_id,
 		consent_contact, consent_marketing, consent_version, consent_hash, consent_at, spam, spam_reason, data,
-		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		created_at, updated_at)`
+)
+
+// captureSQLite runs the inserts one after the other on the writer's
+// connection, where a statement costs no round trip.
+func (s *Store) captureSQLite(ctx context.Context, tx *Tx, in *leadcap.Lead, result string, index, sealedLead, sealedSubmission []byte, now time.Time) (subNew, leadNew bool, err error) {
+	n, err := execCount(ctx, tx, insertSubmission,
+		in.ConferenceID, in.SubmissionID, in.ID, result, in.Source, in.DeviceID, micros(now), sealedSubmission)
+	if err != nil || n == 0 {
+		return false, false, err
+	}
+	n, err = execCount(ctx, tx, insertLeadColumns+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (conference_id, email_index) DO NOTHING`,
 		in.ID, in.ConferenceID, index, in.SubmissionID, in.Source, in.DeviceID,
 		in.Consent.Contact, in.Consent.Marketing, in.Consent.Version, in.Consent.TextHash, micros(in.Consent.At),
 		in.Spam, in.SpamReason, sealedLead, micros(in.CreatedAt), micros(in.UpdatedAt))
-	if err != nil || n == 1 {
-		return res, err
-	}
-	return s.mergeInto(ctx, tx, in, index)
+	return true, n == 1, err
+}
+
+// capturePostgres runs both inserts in one statement: the lead is inserted
+// only if the submission was, and the answer says which were. It saves a
+// round trip to the database server per lead.
+func (s *Store) capturePostgres(tx *Tx, in *leadcap.Lead, result string, index, sealedLead, sealedSubmission []byte, now time.Time) (subNew, leadNew bool, err error) {
+	err = tx.queryRow(`WITH sub AS (`+insertSubmission+` RETURNING 1),
+		lead AS (`+insertLeadColumns+`
+			SELECT $3, $1, $9::bytea, $2, $5, $6, $10::boolean, $11::boolean, $12::integer, $13::text, $14::bigint,
+				$15::boolean, $16::text, $17::bytea, $18::bigint, $19::bigint
+			WHERE EXISTS (SELECT 1 FROM sub)
+			ON CONFLICT (conference_id, email_index) DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM sub), EXISTS (SELECT 1 FROM lead)`,
+		in.ConferenceID, in.SubmissionID, in.ID, result, in.Source, in.DeviceID, micros(now), sealedSubmission,
+		index, in.Consent.Contact, in.Consent.Marketing, in.Consent.Version, in.Consent.TextHash, micros(in.Consent.At),
+		in.Spam, in.SpamReason, sealedLead, micros(in.CreatedAt), micros(in.UpdatedAt)).Scan(&subNew, &leadNew)
+	return subNew, leadNew, err
 }
 
 // mergeInto merges a submission into the lead that has its email and points
