@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
@@ -318,6 +320,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	s2 := startServer(t, dir)
 	st := openData(t, dir)
 	ctx := context.Background()
+	rawKeys := map[string]bool{}
 	for id, email := range acked {
 		l, err := st.Lead(ctx, id)
 		if err != nil {
@@ -325,6 +328,29 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 		}
 		if l.Email != email || l.Spam {
 			t.Fatalf("lead %s: email %q spam %v, want %q and no spam", id, l.Email, l.Spam, email)
+		}
+		rawKeys[store.RawObjectKey(l.ConferenceID, id)] = true
+	}
+	// The raw copies the outbox had not written when the server died (it
+	// defers them during a burst) are written by the restarted server.
+	objects, err := blob.OpenDir(filepath.Join(dir, "data", "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer objects.Close()
+	deadline := time.Now().Add(90 * time.Second)
+	for key := range rawKeys {
+		for {
+			if _, err := objects.Versions(ctx, key); err == nil {
+				break
+			} else if !errors.Is(err, blob.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				pending, _, _ := st.OutboxStats(ctx)
+				t.Fatalf("raw copy %s missing 90 s after the restart (%d copies pending)", key, pending)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "data", "leadcap.db")+"?mode=ro")
@@ -336,7 +362,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check: %q %v", check, err)
 	}
-	t.Logf("%d acknowledged leads all present after SIGKILL", len(acked))
+	t.Logf("%d acknowledged leads all present after SIGKILL, each with its raw copy", len(acked))
 	// The restarted server takes leads again.
 	if status, _, err := submit(http.DefaultClient, s2.url, leadJSON("belize-expo", token, "after-crash", "after@example.com", "")); err != nil || status != 201 {
 		t.Fatalf("after restart: %d %v", status, err)
