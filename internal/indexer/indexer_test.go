@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,4 +78,81 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// TestWorkerDefersNewLeadsDuringABurst checks that while leads arrive
+// faster than store.BurstRate the worker leaves the newest for later,
+// indexes older ones, and indexes the rest once the burst is over.
+func TestWorkerDefersNewLeadsDuringABurst(t *testing.T) {
+	ctx := context.Background()
+	keys, _, err := crypto.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	clock.Store(time.Now().Add(-time.Minute).UnixNano())
+	st, err := store.Open(ctx, storetest.SQLite(t), store.Options{Sealer: keys,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &leadcap.Conference{Slug: "idx", Name: "Idx", Status: leadcap.StatusOpen, Consent: leadcap.ConsentText{Text: "ok", Hash: "h"}}
+	if err := st.CreateConference(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	capture := func(first string, i int64) {
+		l := &leadcap.Lead{ConferenceID: c.ID, SubmissionID: fmt.Sprint(first, i), FirstName: first, LastName: fmt.Sprint("Nr", i),
+			Email: fmt.Sprintf("%s%d@example.com", first, i), Source: leadcap.SourceForm,
+			Consent: leadcap.Consent{Contact: true, Version: 1, TextHash: "h", At: time.Now()}}
+		if _, err := st.CaptureLead(ctx, l, l.Email); err != nil {
+			t.Error(err)
+		}
+	}
+	capture("Olivia", 0) // a minute old
+	// Now more than BurstRate leads within the same second.
+	clock.Store(time.Now().UnixNano())
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= store.BurstRate+1; i = next.Add(1) {
+				capture("Bruno", i)
+			}
+		})
+	}
+	wg.Wait()
+	if !st.Burst() {
+		t.Fatal("no burst")
+	}
+	found := func(name string) int {
+		p, err := st.ListLeads(ctx, store.LeadQuery{Search: name, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Leads)
+	}
+	w := &indexer.Worker{Store: st, Log: slog.New(slog.DiscardHandler), Interval: 20 * time.Millisecond}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 10s: %s", what)
+			}
+		}
+	}
+	waitFor("the lead from before the burst is not searchable", func() bool { return found("olivia") == 1 })
+	time.Sleep(200 * time.Millisecond) // ten more rounds of the worker
+	if n := found("bruno"); n != 0 {
+		t.Fatalf("%d leads of the burst indexed while it lasts", n)
+	}
+	clock.Add(int64(2 * time.Second)) // the burst is over
+	waitFor("the burst's leads are not searchable after it", func() bool { return found("bruno") == 10 })
 }
