@@ -48,7 +48,7 @@ for f in $formats; do
   sys=$(sed -n 's/.*System time (seconds): //p' "$work/time.$f")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.$f")
   size=$(du -h "$work/leads.$f" | cut -f1)
-  printf '%-7s %10s %9.2fs %12.0f %9ss %9ss %9.0f MB %10s\n' "$f" "$rows" "$secs" "$(echo "$rows / $secs" | bc -l)" \
+  printf '%-7s %10s %9.2fs %12.0f %9ss %9ss %8.0f MiB %10s\n' "$f" "$rows" "$secs" "$(echo "$rows / $secs" | bc -l)" \
     "$user" "$sys" "$(echo "$rss / 1024" | bc -l)" "$size"
   rm -f "$work/leads.$f"
 done

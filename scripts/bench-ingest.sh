@@ -80,12 +80,12 @@ for c in $CONNS; do
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   errs=$(echo "$out" | awk '/Socket errors/ {print}')
-  rss=$(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$pid/status)
+  rss=$(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/$pid/status)
   total_ok=$((total_ok + reqs - ${non2xx:-0}))
   printf 'clients %4s  req/s %9s  p50 %8s  p99 %8s  non-2xx %s  rss %s %s\n' "$c" "$rps" "$p50" "$p99" "${non2xx:-0}" "$rss" "$errs"
 done
 [ -n "$profiled" ] && { wait "$profiled" || true; echo "CPU profile of the server: $PROFILE (go tool pprof -top $PROFILE)"; }
-peak=$(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$pid/status)
+peak=$(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' /proc/$pid/status)
 # Raw copies and search indexing step aside while leads arrive in a burst
 # and catch up afterwards: report how long the raw copies took to drain.
 # The outbox gauge is refreshed every 5 s, so the time is within 5 s.
