@@ -81,11 +81,11 @@ type server struct {
 
 // startServer starts `leadcap serve` in dir on a free port and waits until
 // it listens.
-func startServer(t *testing.T, dir string) *server {
+func startServer(t *testing.T, dir string, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0")
 	cmd.Dir = dir
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +278,10 @@ func openData(t *testing.T, dir string) *store.Store {
 func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	dir := t.TempDir()
 	setupConference(t, dir)
-	s := startServer(t, dir)
+	// Raw copies the killed server had claimed wait out its lease before
+	// the restarted one takes them: a short lease keeps the test short.
+	const lease = "LEADCAP_OUTBOX_LEASE=2s"
+	s := startServer(t, dir, lease)
 	token := formToken(t, s.url, "belize-expo")
 
 	var mu sync.Mutex
@@ -317,7 +320,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 	}
 
 	// Restart on the same data: recovery, then every acknowledged lead.
-	s2 := startServer(t, dir)
+	s2 := startServer(t, dir, lease)
 	st := openData(t, dir)
 	ctx := context.Background()
 	rawKeys := map[string]bool{}
@@ -338,7 +341,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer objects.Close()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for key := range rawKeys {
 		for {
 			if _, err := objects.Versions(ctx, key); err == nil {
@@ -348,7 +351,7 @@ func TestCrashKeepsAcknowledgedLeads(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				pending, _, _ := st.OutboxStats(ctx)
-				t.Fatalf("raw copy %s missing 90 s after the restart (%d copies pending)", key, pending)
+				t.Fatalf("raw copy %s missing 60 s after the restart (%d copies pending)", key, pending)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

@@ -140,7 +140,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	var workers sync.WaitGroup
 	workers.Go(func() {
-		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Metrics: m}
+		w := &outbox.Worker{Store: st, Blob: objects, Log: log, Interval: cfg.OutboxInterval, Lease: cfg.OutboxLease, Metrics: m}
 		w.Run(workCtx)
 	})
 	workers.Go(func() {

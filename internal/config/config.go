@@ -35,6 +35,7 @@ type Config struct {
 	MaxBodyBytes    int64          // largest lead submission body
 	ShutdownTimeout time.Duration  // how long SIGTERM waits for requests and workers
 	OutboxInterval  time.Duration  // how often the outbox worker looks for work
+	OutboxLease     time.Duration  // how long a claimed raw copy is left to its worker before another may take it
 	ExportRetention time.Duration  // how long stored exports are kept
 	ExportLinkTTL   time.Duration  // how long an export's download link works by default
 	ExportSyncRows  int64          // exports of more leads run in the background
@@ -73,6 +74,7 @@ func Default() Config {
 		MaxBodyBytes:    64 << 10,
 		ShutdownTimeout: 20 * time.Second,
 		OutboxInterval:  time.Second,
+		OutboxLease:     2 * time.Minute,
 		ExportRetention: 365 * 24 * time.Hour,
 		ExportLinkTTL:   15 * time.Minute,
 		ExportSyncRows:  10_000,
@@ -149,6 +151,8 @@ func settings() []setting {
 	add("shutdown_timeout", "how long a stop waits for requests and workers", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxInterval })
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
+	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxLease })
+	add("outbox_lease", "how long raw copies a worker claimed wait for it (after a crash, for the next) before another takes them", false, gd, sd)
 	add("export_retention", "how long stored exports are kept before they are removed, e.g. 365d or 720h", false,
 		func(c *Config) string { return days(c.ExportRetention) },
 		func(c *Config, v string) error {
@@ -438,6 +442,9 @@ func (c Config) Validate() error {
 	}
 	if c.OutboxInterval < 10*time.Millisecond {
 		bad("outbox_interval", "must be at least 10ms")
+	}
+	if c.OutboxLease < time.Second {
+		bad("outbox_lease", "must be at least 1s")
 	}
 	if c.ExportRetention < time.Hour {
 		bad("export_retention", "must be at least an hour")

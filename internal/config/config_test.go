@@ -104,6 +104,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{nil, map[string]string{"LEADCAP_PUBLIC_URL": "ftp://x"}, "LEADCAP_PUBLIC_URL"},
 		{nil, map[string]string{"LEADCAP_DATABASE_URL_FILE": "/no/such/file"}, "LEADCAP_DATABASE_URL_FILE"},
 		{[]string{"--outbox-interval", "1ns"}, nil, "LEADCAP_OUTBOX_INTERVAL"},
+		{nil, map[string]string{"LEADCAP_OUTBOX_LEASE": "100ms"}, "LEADCAP_OUTBOX_LEASE"},
 		{nil, map[string]string{"LEADCAP_EXPORT_RETENTION": "a year"}, "LEADCAP_EXPORT_RETENTION"},
 		{nil, map[string]string{"LEADCAP_EXPORT_RETENTION": "1m"}, "LEADCAP_EXPORT_RETENTION"},
 		{nil, map[string]string{"LEADCAP_EXPORT_LINK_TTL": "8d"}, "LEADCAP_EXPORT_LINK_TTL"},

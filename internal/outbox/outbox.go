@@ -25,6 +25,9 @@ type Worker struct {
 	Log      *slog.Logger
 	Interval time.Duration // how often to look when idle
 	Batch    int           // items per claim; default 200
+	// Lease is how long claimed items are left to this worker before
+	// another (or this server after a restart) may take them; default 2m.
+	Lease time.Duration
 	// Parallel is how many copies run at once; each object store write
 	// waits for an fsync, so a few overlap. Default 4: the copies run beside
 	// lead ingest and must not starve it; a backlog drains after a burst.
@@ -97,7 +100,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		waited = cmp.Or(w.BurstDefer, DefaultBurstDefer)
 		waited = max(waited, 0)
 	}
-	items, err := w.Store.ClaimOutbox(ctx, batch, 2*time.Minute, waited)
+	items, err := w.Store.ClaimOutbox(ctx, batch, cmp.Or(w.Lease, 2*time.Minute), waited)
 	if err != nil {
 		return 0, err
 	}

@@ -37,6 +37,10 @@ func TestScanConnCache(t *testing.T) {
 	if n := cacheSize(s.db); n != -cacheKiB {
 		t.Fatalf("cache_size %d after the scan, want %d", n, -cacheKiB)
 	}
+	// The writer keeps a smaller cache of its own (writerCacheKiB).
+	if n := cacheSize(s.wdb); n != -writerCacheKiB {
+		t.Fatalf("writer's cache_size %d, want %d", n, -writerCacheKiB)
+	}
 }
 
 // TestLeadColumnCount keeps leadColumnCount, the width of the driver rows
