@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/leadcap/leadcap/internal/browsertest"
 )
 
 // Viewports of the browser tests and their screenshots.
@@ -22,35 +21,9 @@ const (
 	phoneW, phoneH     = 390, 844
 )
 
-// startBrowser starts headless Chromium for the test, or skips it when
-// there is none (fails under CI=true).
+// startBrowser starts headless Chromium for the test (see browsertest.Start).
 func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("LEADCAP_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else if os.Getenv("CI") == "true" {
-			t.Fatalf("no Chromium at %s: browser tests are required under CI=true", path)
-		} else {
-			t.Skipf("no Chromium at %s; skipping the browser tests", path)
-		}
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(desktopW, desktopH))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return bctx
+	return browsertest.Start(t, desktopW, desktopH)
 }
 
 // tab is a browser tab in a browser context of its own (its own cookies,
@@ -235,7 +208,4 @@ func (b *tab) printMedia(on bool) {
 }
 
 // jsString quotes s as a JavaScript string.
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return strings.ReplaceAll(string(b), "</", `<\/`)
-}
+func jsString(s string) string { return browsertest.JSString(s) }

@@ -14,30 +14,16 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/browsertest"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
 
-// browser returns a headless Chromium context, or skips the test when
-// there is no Chromium (failing instead under CI=true).
+// browser returns a headless Chromium context that ends after a minute
+// (see browsertest.Start).
 func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("LEADCAP_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required under CI=true: %v", err)
-		}
-		t.Skipf("no Chromium at %s", path)
-	}
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTime := context.WithTimeout(ctx, time.Minute)
-	t.Cleanup(func() { cancelTime(); cancel(); cancelAlloc() })
+	ctx, cancel := context.WithTimeout(browsertest.Start(t, 800, 600), time.Minute)
+	t.Cleanup(cancel)
 	return ctx
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"github.com/leadcap/leadcap/internal/browsertest"
 	"github.com/leadcap/leadcap/internal/cli"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/intake"
@@ -158,35 +158,9 @@ func (l *liveServer) leadcap(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// startBrowser starts headless Chromium for the test, or skips it when
-// there is none (fails under CI=true).
+// startBrowser starts headless Chromium for the test (see browsertest.Start).
 func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("LEADCAP_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else if os.Getenv("CI") == "true" {
-			t.Fatalf("no Chromium at %s: browser tests are required under CI=true", path)
-		} else {
-			t.Skipf("no Chromium at %s; skipping the browser tests", path)
-		}
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(390, 844))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return bctx
+	return browsertest.Start(t, 390, 844)
 }
 
 // tab is one browser tab in a browser context of its own: its own storage,
@@ -265,9 +239,7 @@ func (b *tab) waitText(sel, want string, timeout time.Duration) {
 	b.wait(sel+" to say "+want, `((document.querySelector(`+jsString(sel)+`) || {}).innerText || "").includes(`+jsString(want)+`)`, timeout)
 }
 
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
-}
+func jsString(s string) string { return browsertest.JSString(s) }
 
 // fill types into text inputs, sets selects and dates, and clicks the
 // boxes named by id.
