@@ -24,6 +24,21 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	fields := map[string]string{}
 	f := store.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), Result: q.Get("result"),
 		Since: timeParam(q, "since", fields), Until: timeParam(q, "until", fields), Limit: limit, Before: before}
+	if err := checkAuditFilter(f, fields); err != nil {
+		s.writeError(w, r, "audit", err)
+		return
+	}
+	events, next, err := s.Store.AuditEvents(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, "audit", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next})
+}
+
+// checkAuditFilter adds to fields what is wrong with f's result and
+// lengths, and returns them as one error, or nil.
+func checkAuditFilter(f store.AuditFilter, fields map[string]string) error {
 	switch f.Result {
 	case "", leadcap.AuditSuccess, leadcap.AuditFailure, leadcap.AuditDenied:
 	default:
@@ -34,14 +49,5 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 			fields[name] = "is too long"
 		}
 	}
-	if err := badQuery(fields); err != nil {
-		s.writeError(w, r, "audit", err)
-		return
-	}
-	events, next, err := s.Store.AuditEvents(r.Context(), f)
-	if err != nil {
-		s.writeError(w, r, "audit", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next})
+	return badQuery(fields)
 }

@@ -202,17 +202,7 @@ func (s *Server) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 	f := store.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), Result: q.Get("result"),
 		Since: dayOrTime(q, "since", time.UTC, false, fields), Until: dayOrTime(q, "until", time.UTC, true, fields),
 		Limit: 50, Before: before}
-	switch f.Result {
-	case "", leadcap.AuditSuccess, leadcap.AuditFailure, leadcap.AuditDenied:
-	default:
-		fields["result"] = "must be success, failure or denied"
-	}
-	for name, v := range map[string]string{"actor": f.ActorID, "action": f.Action, "target": f.Target} {
-		if len(v) > 256 {
-			fields[name] = "is too long"
-		}
-	}
-	if err := badQuery(fields); err != nil {
+	if err := checkAuditFilter(f, fields); err != nil {
 		s.writeError(w, r, "console", err)
 		return
 	}
