@@ -114,6 +114,11 @@ func (s *Server) handleConference(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, "conferences", err)
 		return
 	}
+	s.writeConference(w, r, c)
+}
+
+// writeConference answers with c and its lead count.
+func (s *Server) writeConference(w http.ResponseWriter, r *http.Request, c *leadcap.Conference) {
 	n, err := s.Store.CountLeads(r.Context(), c.ID)
 	if err != nil {
 		s.writeError(w, r, "conferences", err)
@@ -175,12 +180,7 @@ func (s *Server) handleUpdateConference(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, "conferences", err)
 		return
 	}
-	n, err := s.Store.CountLeads(r.Context(), c.ID)
-	if err != nil {
-		s.writeError(w, r, "conferences", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.conferenceView(r, c, n))
+	s.writeConference(w, r, c)
 }
 
 // updateConference changes c with change (which returns the names of
@@ -242,12 +242,7 @@ func (s *Server) setConferenceStatus(w http.ResponseWriter, r *http.Request, sta
 		s.writeError(w, r, "conferences", err)
 		return
 	}
-	n, err := s.Store.CountLeads(r.Context(), c.ID)
-	if err != nil {
-		s.writeError(w, r, "conferences", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.conferenceView(r, c, n))
+	s.writeConference(w, r, c)
 }
 
 // handleDeleteConference is DELETE /api/v1/conferences/{id}. A conference
