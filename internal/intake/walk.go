@@ -90,7 +90,7 @@ func (s *scanner) str() (quoted []byte, escaped, nul bool) {
 			if s.i+5 < len(s.b) && s.b[s.i+1] == 'u' && string(s.b[s.i+2:s.i+6]) == "0000" {
 				nul = true
 			}
-			s.i += 2 // the rest of a \uXXXX escape is plain hex digits
+			s.i += 2 // what follows a \u escape is four plain hex digits
 		default:
 			s.i++
 		}
