@@ -10,7 +10,6 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/alarms"
-	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
@@ -31,18 +30,7 @@ func (c *clock) Add(d time.Duration) {
 
 func openStore(t *testing.T, dsn string) *store.Store {
 	t.Helper()
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), dsn, store.Options{Sealer: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := storetest.Open(t, dsn, store.Options{})
 	return st
 }
 

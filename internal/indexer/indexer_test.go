@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
-	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/indexer"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
@@ -20,18 +19,7 @@ import (
 func TestWorkerMakesNewLeadsSearchable(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		keys, _, err := crypto.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.Open(ctx, dsn, store.Options{Sealer: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st, _ := storetest.Open(t, dsn, store.Options{})
 		c := &leadcap.Conference{Slug: "idx", Name: "Idx", Status: leadcap.StatusOpen, Consent: leadcap.ConsentText{Text: "ok", Hash: "h"}}
 		if err := st.CreateConference(ctx, c); err != nil {
 			t.Fatal(err)
@@ -85,21 +73,9 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 // indexes older ones, and indexes the rest once the burst is over.
 func TestWorkerDefersNewLeadsDuringABurst(t *testing.T) {
 	ctx := context.Background()
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var clock atomic.Int64
 	clock.Store(time.Now().Add(-time.Minute).UnixNano())
-	st, err := store.Open(ctx, storetest.SQLite(t), store.Options{Sealer: keys,
-		Now: func() time.Time { return time.Unix(0, clock.Load()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := storetest.Open(t, storetest.SQLite(t), store.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }})
 	c := &leadcap.Conference{Slug: "idx", Name: "Idx", Status: leadcap.StatusOpen, Consent: leadcap.ConsentText{Text: "ok", Hash: "h"}}
 	if err := st.CreateConference(ctx, c); err != nil {
 		t.Fatal(err)

@@ -158,18 +158,7 @@ func TestOutboxDefersDuringABurst(t *testing.T) {
 func openStore(t *testing.T, dsn string, now func() time.Time) (*store.Store, *crypto.KeyRing, *leadcap.Conference) {
 	t.Helper()
 	ctx := context.Background()
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, keys := storetest.Open(t, dsn, store.Options{Merge: intake.MergeLead, Now: now})
 	c := &leadcap.Conference{Slug: "expo", Name: "Expo", Status: leadcap.StatusOpen, Consent: leadcap.ConsentText{Text: "ok", Hash: "h"}}
 	if err := st.CreateConference(ctx, c); err != nil {
 		t.Fatal(err)

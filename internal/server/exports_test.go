@@ -23,7 +23,6 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
-	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/intake"
@@ -63,18 +62,7 @@ type exportServer struct {
 func newExportServer(t *testing.T, dsn string, syncRows int64) *exportServer {
 	t.Helper()
 	ctx := context.Background()
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, keys := storetest.Open(t, dsn, store.Options{Merge: intake.MergeLead})
 	objects, err := blob.OpenDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

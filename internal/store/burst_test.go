@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
@@ -23,19 +22,8 @@ func TestBurstDefersBackgroundWork(t *testing.T) {
 		var clock atomic.Int64
 		start := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
 		clock.Store(start.UnixNano())
-		keys, _, err := crypto.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: testMerge,
+		s, _ := storetest.Open(t, dsn, store.Options{Merge: testMerge,
 			Now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
 		c := MustConference(t, s, "burst")
 		mustCapture(t, s, c, person{"Old", "Lead", "old@example.com", "Acme"}, "old")
 		if s.Burst() {

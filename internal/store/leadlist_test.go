@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadcap/leadcap"
-	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
@@ -573,18 +572,7 @@ func TestNotesSealedOnDisk(t *testing.T) {
 func TestLeadIDsFollowTheClock(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2027, 3, 1, 9, 30, 0, 0, time.UTC)
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(ctx, storetest.SQLite(t), store.Options{Sealer: keys, Merge: testMerge, Now: func() time.Time { return at }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := storetest.Open(t, storetest.SQLite(t), store.Options{Merge: testMerge, Now: func() time.Time { return at }})
 	c := MustConference(t, s, "clock")
 	var ids []string
 	for i := range 5 {
@@ -613,18 +601,7 @@ func TestReceivedHistogram(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		at := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-		keys, _, err := crypto.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: testMerge, Now: func() time.Time { return at }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s, _ := storetest.Open(t, dsn, store.Options{Merge: testMerge, Now: func() time.Time { return at }})
 		c := MustConference(t, s, "hist")
 		other := MustConference(t, s, "hist-other")
 		// Hours 0, 1, 1, 2 (spam), 3 (other conference); one exactly on a bound.

@@ -22,18 +22,7 @@ func MustOpen(t *testing.T, dsn string) *store.Store { return MustOpenB(t, dsn) 
 // MustOpenB is MustOpen for tests and benchmarks.
 func MustOpenB(t testing.TB, dsn string) *store.Store {
 	t.Helper()
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(context.Background(), dsn, store.Options{Sealer: keys, Merge: testMerge})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := storetest.Open(t, dsn, store.Options{Merge: testMerge})
 	return s
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/server"
 	"github.com/leadcap/leadcap/internal/store"
+	"github.com/leadcap/leadcap/internal/store/storetest"
 )
 
 // testServer is leadcap's HTTP surface on loopback over a real database.
@@ -30,19 +31,7 @@ type testServer struct {
 
 func newTestServer(t *testing.T, dsn string) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	keys, _, err := crypto.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn, store.Options{Sealer: keys, Merge: intake.MergeLead})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, keys := storetest.Open(t, dsn, store.Options{Merge: intake.MergeLead})
 	h := server.New(server.Deps{
 		Store:        st,
 		Capture:      capture.New(st, nil),
