@@ -59,7 +59,7 @@ func (w *Worker) Run(ctx context.Context) {
 
 // cutoff defers the newest leads during a burst of captures.
 func (w *Worker) cutoff() time.Time {
-	d := cmp.Or(w.BurstDefer, 30*time.Second)
+	d := cmp.Or(w.BurstDefer, store.BurstDefer)
 	if d < 0 || !w.Store.Burst() {
 		return time.Time{}
 	}

@@ -44,8 +44,6 @@ type Worker struct {
 	BurstDefer time.Duration
 }
 
-// DefaultBurstDefer is the BurstDefer of a Worker that sets none.
-const DefaultBurstDefer = 30 * time.Second
 
 // RawObject is the JSON document stored for each raw submission. Sealed
 // opens with the key ring and store.SubmissionAD(ConferenceID, SubmissionID).
@@ -97,7 +95,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	var waited time.Duration
 	if w.Store.Burst() {
-		waited = cmp.Or(w.BurstDefer, DefaultBurstDefer)
+		waited = cmp.Or(w.BurstDefer, store.BurstDefer)
 		waited = max(waited, 0)
 	}
 	items, err := w.Store.ClaimOutbox(ctx, batch, cmp.Or(w.Lease, 2*time.Minute), waited)

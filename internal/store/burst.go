@@ -12,6 +12,11 @@ import (
 // waiting for their answer need.
 const BurstRate = 500
 
+// BurstDefer is how long the background work that follows a capture
+// waits by default while a burst lasts (outbox.Worker and indexer.Worker
+// take it unless told otherwise).
+const BurstDefer = 30 * time.Second
+
 // burstMeter counts lead captures in the current and the previous second.
 // Its counts are approximate under contention, which is all a hint needs.
 type burstMeter struct {
