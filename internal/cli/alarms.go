@@ -109,10 +109,7 @@ func runAlarms(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if c.json {
-		if events == nil {
-			events = []leadcap.AlarmEvent{}
-		}
-		return printJSON(env.Stdout, events)
+		return printJSONList(env.Stdout, events)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tNODE\tALARM\tCHANGE\tSUMMARY")

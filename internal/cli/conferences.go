@@ -172,10 +172,7 @@ func runConferences(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if c.json {
-			if list == nil {
-				list = []*leadcap.Conference{}
-			}
-			return printJSON(env.Stdout, list)
+			return printJSONList(env.Stdout, list)
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SLUG\tNAME\tSTATUS\tDATES\tCOUNTRY\tLEADS")

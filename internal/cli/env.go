@@ -67,6 +67,14 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printJSONList prints list as a JSON array, an empty one when it is nil.
+func printJSONList[T any](w io.Writer, list []T) error {
+	if list == nil {
+		list = []T{}
+	}
+	return printJSON(w, list)
+}
+
 func runConfig(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "config", "config [flags]")
 	c := addCommon(fs)

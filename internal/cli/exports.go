@@ -65,10 +65,7 @@ func runExports(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if c.json {
-			if list == nil {
-				list = []*leadcap.Export{}
-			}
-			return printJSON(env.Stdout, list)
+			return printJSONList(env.Stdout, list)
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tFORMAT\tCOLUMNS\tSTATUS\tROWS\tSIZE\tCREATED\tEXPIRES")

@@ -258,10 +258,7 @@ func blockLog(ctx context.Context, env *Env, asJSON bool, st *store.Store, since
 		return err
 	}
 	if asJSON && !follow {
-		if recs == nil {
-			recs = []leadcap.ShieldBlockRecord{}
-		}
-		return printJSON(env.Stdout, recs)
+		return printJSONList(env.Stdout, recs)
 	}
 	show := func(r leadcap.ShieldBlockRecord) {
 		if asJSON {
@@ -344,10 +341,7 @@ func quarantine(ctx context.Context, env *Env, asJSON bool, st *store.Store, con
 		return err
 	}
 	if asJSON {
-		if leads == nil {
-			leads = []*leadcap.Lead{}
-		}
-		return printJSON(env.Stdout, leads)
+		return printJSONList(env.Stdout, leads)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LEAD\tCREATED\tREASON\tEMAIL\tNAME")
