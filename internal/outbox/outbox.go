@@ -44,7 +44,6 @@ type Worker struct {
 	BurstDefer time.Duration
 }
 
-
 // RawObject is the JSON document stored for each raw submission. Sealed
 // opens with the key ring and store.SubmissionAD(ConferenceID, SubmissionID).
 type RawObject struct {
