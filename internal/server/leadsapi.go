@@ -10,7 +10,6 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/access"
-	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/store"
 )
@@ -249,17 +248,12 @@ func (s *Server) handleDeleteLead(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteLead(r *http.Request, id string) error {
-	l, err := s.Store.DeleteLead(r.Context(), id)
-	if err != nil {
+	e, err := s.Store.EraseLead(r.Context(), id, s.Blob)
+	if e.Lead == nil {
 		return err
 	}
-	if err := s.audit(r, leadcap.AuditLeadDelete, "lead:"+l.ID, map[string]string{"conference_id": l.ConferenceID}); err != nil {
-		return err
+	if aerr := s.audit(r, leadcap.AuditLeadDelete, "lead:"+e.Lead.ID, map[string]string{"conference_id": e.Lead.ConferenceID}); aerr != nil {
+		return errors.Join(err, aerr)
 	}
-	if s.Blob != nil {
-		if _, err := s.Blob.Purge(r.Context(), store.RawObjectKey(l.ConferenceID, l.ID)); err != nil && !errors.Is(err, blob.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
+	return err
 }

@@ -126,25 +126,12 @@ func (s *Store) RectifyLead(ctx context.Context, l *leadcap.Lead, emailKey strin
 }
 
 // DeleteLead deletes the lead with the id, with its submissions, notes,
-// tags and search terms, and returns it as it was (without history). The
-// raw copies in the object store are the caller's.
+// tags and search terms, and returns it as it was (without history). On
+// SQLite the bytes they took are overwritten (see deleteLead). The raw
+// copies in the object store are the caller's: EraseLead does both.
 func (s *Store) DeleteLead(ctx context.Context, id string) (*leadcap.Lead, error) {
-	var l *leadcap.Lead
-	err := s.write(ctx, func(tx *Tx) error {
-		var err error
-		l, err = s.scanLead(tx.queryRow(`SELECT `+leadColumns+` FROM leads WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return leadcap.Errorf(leadcap.ENOTFOUND, "lead %q not found", id)
-		} else if err != nil {
-			return err
-		}
-		_, err = tx.exec(`DELETE FROM leads WHERE id = $1`, id)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: delete lead: %w", err)
-	}
-	return l, nil
+	l, _, err := s.deleteLead(ctx, id)
+	return l, err
 }
 
 // LeadDetail returns the lead with its history of submissions, rating,
