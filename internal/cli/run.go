@@ -51,6 +51,8 @@ func commands() map[string]command {
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
 		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
 		"audit":       {"list the audit trail; verify its hash chain", runAudit},
+		"leads":       {"erase a person's leads (GDPR); archive old leads to a file", runLeads},
+		"objects":     {"list, measure, get and restore objects and their versions", runObjects},
 	}
 }
 

@@ -51,13 +51,6 @@ func (s *Store) EraseLead(ctx context.Context, id string, objects ObjectPurger) 
 // deleteLead deletes a lead and everything that hangs on it, and returns it
 // with the time until which its raw copy may still be written (zero when
 // every submission was copied).
-//
-// On SQLite the rows go with secure_delete on, so SQLite overwrites the
-// bytes they took with zeros instead of leaving them in free space in the
-// database file, where sealed personal data would outlive its erasure; the
-// WAL still holds the pages as they were until TruncateWAL. PostgreSQL
-// has no such switch: a deleted row stays in the table's free space and in
-// its WAL until PostgreSQL reuses them.
 func (s *Store) deleteLead(ctx context.Context, id string) (*leadcap.Lead, time.Time, error) {
 	var l *leadcap.Lead
 	var lease time.Time
@@ -78,12 +71,31 @@ func (s *Store) deleteLead(ctx context.Context, id string) (*leadcap.Lead, time.
 		if until.Valid {
 			lease = fromMicros(until.Int64)
 		}
-		if s.dialect == SQLite {
-			if _, err := tx.exec(`PRAGMA secure_delete = ON`); err != nil {
-				return err
-			}
-			defer tx.exec(`PRAGMA secure_delete = OFF`)
+		return s.deleteLeadRows(tx, id)
+	})
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("store: delete lead: %w", err)
+	}
+	return l, lease, nil
+}
+
+// deleteLeadRows deletes the leads with the ids and everything that hangs
+// on them: submissions, notes, tags and search terms.
+//
+// On SQLite the rows go with secure_delete on, so SQLite overwrites the
+// bytes they took with zeros instead of leaving them in free space in the
+// database file, where sealed personal data would outlive its deletion;
+// the WAL still holds the pages as they were until TruncateWAL. PostgreSQL
+// has no such switch: a deleted row stays in the table's free space and in
+// its WAL until PostgreSQL reuses them.
+func (s *Store) deleteLeadRows(tx *Tx, ids ...string) error {
+	if s.dialect == SQLite {
+		if _, err := tx.exec(`PRAGMA secure_delete = ON`); err != nil {
+			return err
 		}
+		defer tx.exec(`PRAGMA secure_delete = OFF`)
+	}
+	for _, id := range ids {
 		// The children by name, not by cascade, so that every row goes
 		// while secure_delete is on.
 		for _, q := range []string{
@@ -97,12 +109,8 @@ func (s *Store) deleteLead(ctx context.Context, id string) (*leadcap.Lead, time.
 				return err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("store: delete lead: %w", err)
 	}
-	return l, lease, nil
+	return nil
 }
 
 // TruncateWAL copies SQLite's WAL into the database file and empties it,

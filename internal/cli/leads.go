@@ -1,0 +1,343 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
+	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/export"
+	"github.com/leadcap/leadcap/internal/intake"
+	"github.com/leadcap/leadcap/internal/store"
+)
+
+const leadsUsage = `leads erase|archive [flags]
+
+  erase --email EMAIL [--conference SLUG] | --id LEAD_ID  [--purge-exports] [--dry-run]
+        the GDPR erasure of a person: their leads with submissions, notes, tags and search
+        terms, and every version of their raw copies; lists the stored exports that may hold
+        them (--purge-exports deletes those). The audit trail records it without personal data.
+  archive --before DATE | --older-than 2y  [--conference SLUG] [--format ndjson|csv|json] -o FILE [--dry-run]
+        writes the leads created before DATE to FILE (as leadcap export does), checks the file,
+        then deletes the archived leads from the database. Their raw copies stay (raw data is
+        kept for good); leads with a rating, tags or staff notes, which the file cannot hold,
+        stay too.`
+
+// Audit action of an archive: many leads deleted at once.
+const auditLeadArchive = "lead.archive"
+
+func runLeads(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "leads", leadsUsage)
+	c := addCommon(fs)
+	var o leadsOptions
+	fs.StringVar(&o.email, "email", "", "the person's email (erase)")
+	fs.StringVar(&o.id, "id", "", "one lead's id (erase)")
+	fs.StringVar(&o.conference, "conference", "", "slug or id of one conference (default: every conference)")
+	fs.BoolVar(&o.purgeExports, "purge-exports", false, "also delete the stored exports that may hold the person (erase)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "show what would go, change nothing")
+	fs.StringVar(&o.before, "before", "", "archive the leads created before this date (YYYY-MM-DD, UTC) or time (RFC 3339)")
+	fs.StringVar(&o.olderThan, "older-than", "", "archive the leads older than this: 2y, 18mo or 400d")
+	fs.StringVar(&o.format, "format", leadcap.FormatNDJSON, "archive file format: ndjson, csv or json")
+	fs.StringVar(&o.out, "o", "", "archive file to write (archive)")
+	fs.StringVar(&o.out, "out", "", "same as -o")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	verb := pos[0]
+	if verb != "erase" && verb != "archive" {
+		return fmt.Errorf("leads: unknown verb %q (want erase or archive)", verb)
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("leads %s: unexpected argument %q", verb, pos[1])
+	}
+	if verb == "erase" {
+		err = o.checkErase()
+	} else {
+		err = o.checkArchive(time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	cfg, err := c.load(env)
+	if err != nil {
+		return err
+	}
+	st, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if o.conference != "" {
+		conf, err := st.Conference(ctx, o.conference)
+		if err != nil {
+			return fmt.Errorf("leads %s: --conference: %w", verb, err)
+		}
+		o.conferenceID = conf.ID
+	}
+	if verb == "archive" {
+		return archiveLeads(ctx, env, c.json, cfg, st, o)
+	}
+	objects, err := blob.OpenDir(cfg.BlobDir())
+	if err != nil {
+		return err
+	}
+	defer objects.Close()
+	return eraseLeads(ctx, env, c.json, cfg, st, objects, o)
+}
+
+type leadsOptions struct {
+	email, id, conference, conferenceID string
+	purgeExports, dryRun                bool
+	before, olderThan, format, out      string
+	cutoff                              time.Time // archive: leads created before it
+	emailKey                            string    // erase: intake.EmailKey of email
+}
+
+func (o *leadsOptions) checkErase() error {
+	switch {
+	case (o.email == "") == (o.id == ""):
+		return errors.New("leads erase: give the person's --email, or one lead's --id")
+	case o.id != "" && o.conference != "":
+		return errors.New("leads erase: --conference goes with --email; a lead id names one lead already")
+	case o.before != "" || o.olderThan != "" || o.out != "":
+		return errors.New("leads erase: --before, --older-than and -o are archive's")
+	}
+	if o.email == "" {
+		return nil
+	}
+	// The address as the booth form would have stored it, so that the
+	// blind index finds it however the operator typed it.
+	var l leadcap.Lead
+	if _, err := intake.Correct(&l, &leadcap.Conference{}, intake.Correction{Email: &o.email}); err != nil {
+		return fmt.Errorf("leads erase: --email %q %s", o.email, leadcap.ErrorFields(err)["email"])
+	}
+	o.emailKey = intake.EmailKey(l.Email)
+	return nil
+}
+
+// erasedLead is one lead of an erasure, as the command shows it.
+type erasedLead struct {
+	ID          string    `json:"id"`
+	Conference  string    `json:"conference"`
+	CreatedAt   time.Time `json:"created_at"`
+	RawKey      string    `json:"raw_key"`
+	RawVersions int       `json:"raw_versions"`
+}
+
+// eraseReport is what an erasure did, or would do.
+type eraseReport struct {
+	DryRun  bool              `json:"dry_run"`
+	Leads   []erasedLead      `json:"leads"`
+	Exports []*leadcap.Export `json:"exports"` // stored exports that may hold the person
+	Purged  []string          `json:"purged_exports"`
+	Warning string            `json:"warning,omitempty"`
+	slugs   map[string]string // conference id -> slug
+}
+
+func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, st *store.Store, objects blob.Store, o leadsOptions) error {
+	var leads []*leadcap.Lead
+	if o.id != "" {
+		l, err := st.Lead(ctx, o.id)
+		if err != nil {
+			return fmt.Errorf("leads erase: %w", err)
+		}
+		leads = append(leads, l)
+	} else {
+		var err error
+		if leads, err = st.LeadsByEmail(ctx, o.emailKey, o.conferenceID); err != nil {
+			return err
+		}
+	}
+	rep := eraseReport{DryRun: o.dryRun, Leads: []erasedLead{}, Exports: []*leadcap.Export{}, Purged: []string{}}
+	var err error
+	if rep.slugs, err = conferenceSlugs(ctx, st); err != nil {
+		return err
+	}
+	for _, l := range leads {
+		key := store.RawObjectKey(l.ConferenceID, l.ID)
+		vs, err := objects.Versions(ctx, key)
+		if err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+		rep.Leads = append(rep.Leads, erasedLead{l.ID, rep.slugs[l.ConferenceID], l.CreatedAt, key, len(vs)})
+		exports, err := st.ExportsWithLead(ctx, l)
+		if err != nil {
+			return err
+		}
+		for _, e := range exports {
+			if !slices.ContainsFunc(rep.Exports, func(x *leadcap.Export) bool { return x.ID == e.ID }) {
+				rep.Exports = append(rep.Exports, e)
+			}
+		}
+	}
+	if !o.dryRun && len(leads) > 0 {
+		err = rep.erase(ctx, env, cfg, st, objects, o.purgeExports)
+	}
+	if asJSON {
+		if perr := printJSON(env.Stdout, rep); perr != nil {
+			return perr
+		}
+	} else {
+		rep.print(env.Stdout, o)
+	}
+	return err
+}
+
+// erase erases the report's leads, then purges the exports if asked to.
+// An error stops it; what was done by then is in the report.
+func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, st *store.Store, objects blob.Store, purgeExports bool) error {
+	var lease time.Time
+	for i := range rep.Leads {
+		l := &rep.Leads[i]
+		e, err := st.EraseLead(ctx, l.ID, objects)
+		if e.Lead == nil {
+			return err
+		}
+		l.RawVersions = e.RawVersions
+		if e.RawLeaseUntil.After(lease) {
+			lease = e.RawLeaseUntil
+		}
+		// The lead's id and conference: no personal data.
+		if aerr := st.AppendAudit(ctx, leadcap.AuditEvent{Actor: export.ActorCLI, Action: leadcap.AuditLeadDelete,
+			Target: "lead:" + l.ID, Result: leadcap.AuditSuccess, Detail: map[string]string{
+				"conference_id": e.Lead.ConferenceID, "request": "erasure", "raw_versions": fmt.Sprint(e.RawVersions)}}); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	// A raw copy an outbox worker held when its lead went may land after
+	// the purge: once the worker's lease is over, purge again.
+	if now := time.Now(); lease.After(now) {
+		if limit := now.Add(cfg.OutboxLease); lease.After(limit) {
+			lease = limit // a retry scheduled later is no copy in flight
+		}
+		fmt.Fprintf(env.Stderr, "waiting until %s: a raw copy of an erased lead may still be on its way to the object store\n",
+			lease.Local().Format(time.TimeOnly))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("leads erase: stopped before purging raw copies in flight: run the same erasure again by --id: %w", ctx.Err())
+		case <-time.After(time.Until(lease)):
+		}
+		for i := range rep.Leads {
+			n, err := objects.Purge(ctx, rep.Leads[i].RawKey)
+			if err != nil {
+				return err
+			}
+			rep.Leads[i].RawVersions += n
+		}
+	}
+	if purgeExports {
+		s := export.NewService(ctx, export.Config{Store: st, Blob: objects, Auditor: export.StoreAuditor{Store: st},
+			Log: slog.New(slog.NewTextHandler(env.Stderr, nil))})
+		cli := export.Meta{Actor: export.Actor{Name: export.ActorCLI}}
+		var running []string
+		for _, e := range rep.Exports {
+			if e.Status == leadcap.ExportRunning {
+				running = append(running, e.ID)
+				continue
+			}
+			if err := s.Delete(ctx, e.ID, cli); err != nil {
+				return err
+			}
+			rep.Purged = append(rep.Purged, e.ID)
+		}
+		if len(running) > 0 {
+			return fmt.Errorf("leads erase: exports %v were still running: delete them when they are done (leadcap exports delete ID)", running)
+		}
+	}
+	// The WAL holds the pages of the erased rows as they were until it is
+	// emptied; a server's readers may keep it busy for a moment.
+	var err error
+	for range 3 {
+		if err = st.TruncateWAL(ctx); err == nil {
+			return nil
+		}
+	}
+	rep.Warning = "the database's WAL still holds older copies of the erased rows' pages (sealed) until the server's next checkpoint"
+	return err
+}
+
+func (rep *eraseReport) print(w io.Writer, o leadsOptions) {
+	what := fmt.Sprintf("%d %s with this email", len(rep.Leads), plural(len(rep.Leads), "lead", "leads"))
+	if o.conference != "" {
+		what += " at " + o.conference
+	}
+	if o.id != "" {
+		what = "lead " + o.id
+	}
+	if len(rep.Leads) == 0 {
+		fmt.Fprintf(w, "no lead has this email: nothing to erase\n")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEAD\tCONFERENCE\tCREATED\tRAW COPY\tVERSIONS")
+	for _, l := range rep.Leads {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", l.ID, l.Conference, when(l.CreatedAt), l.RawKey, l.RawVersions)
+	}
+	tw.Flush()
+	verb := "erased"
+	if rep.DryRun {
+		verb = "would erase"
+	}
+	fmt.Fprintf(w, "%s %s: submissions, notes, tags and search terms, and every version of the raw copies\n", verb, what)
+	if len(rep.Exports) == 0 {
+		fmt.Fprintln(w, "no stored export may hold them")
+	} else {
+		fmt.Fprintln(w, "\nstored exports that may hold them (made after their leads, of their conferences or of all):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EXPORT\tCONFERENCE\tCREATED\tSTATUS\tROWS\t")
+		for _, e := range rep.Exports {
+			conf := "all"
+			if e.Filter.ConferenceID != "" {
+				conf = rep.slugs[e.Filter.ConferenceID]
+			}
+			state := ""
+			if slices.Contains(rep.Purged, e.ID) {
+				state = "purged"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, conf, when(e.CreatedAt), e.Status, e.Rows, state)
+		}
+		tw.Flush()
+		switch {
+		case len(rep.Purged) > 0:
+			fmt.Fprintf(w, "purged %d exports: every version of their files, and their records\n", len(rep.Purged))
+		case rep.DryRun && o.purgeExports:
+			fmt.Fprintf(w, "would purge %d exports\n", len(rep.Exports))
+		default:
+			fmt.Fprintln(w, "review them, or purge them: leadcap exports delete ID, or this command again with --purge-exports")
+		}
+	}
+	if rep.DryRun {
+		fmt.Fprintln(w, "dry run: nothing changed")
+	}
+	if rep.Warning != "" {
+		fmt.Fprintln(w, "warning: "+rep.Warning)
+	}
+}
+
+// conferenceSlugs maps every conference id to its slug.
+func conferenceSlugs(ctx context.Context, st *store.Store) (map[string]string, error) {
+	confs, err := st.Conferences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slugs := make(map[string]string, len(confs))
+	for _, c := range confs {
+		slugs[c.ID] = c.Slug
+	}
+	return slugs, nil
+}
