@@ -54,11 +54,11 @@ func (in *instance) objects() *blob.Dir {
 	return d
 }
 
-// apiToken makes an admin who has chosen a password and returns a personal
-// access token of theirs.
+// apiToken makes a staff user who may export and has chosen a password,
+// and returns a personal access token of theirs.
 func (in *instance) apiToken() string {
 	in.t.Helper()
-	in.must("users", "create", "--email", "dpo@example.com", "--role", "admin")
+	in.must("users", "create", "--email", "dpo@example.com", "--role", "staff", "--permissions", "leads:export")
 	st := in.openStore()
 	u, err := st.User(context.Background(), "dpo@example.com")
 	if err != nil {
