@@ -42,6 +42,7 @@ func runLeads(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&o.conference, "conference", "", "slug or id of one conference (default: every conference)")
 	fs.BoolVar(&o.purgeExports, "purge-exports", false, "also delete the stored exports that may hold the person (erase)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "show what would go, change nothing")
+	fs.BoolVar(&o.vacuum, "vacuum", false, "SQLite: then rebuild the database file, so that no copy of the erased rows stays in its free space; writes wait meanwhile (erase)")
 	fs.StringVar(&o.before, "before", "", "archive the leads created before this date (YYYY-MM-DD, UTC) or time (RFC 3339)")
 	fs.StringVar(&o.olderThan, "older-than", "", "archive the leads older than this: 2y, 18mo or 400d")
 	fs.StringVar(&o.format, "format", leadcap.FormatNDJSON, "archive file format: ndjson, csv or json")
@@ -89,6 +90,9 @@ func runLeads(ctx context.Context, env *Env, args []string) error {
 	if verb == "archive" {
 		return archiveLeads(ctx, env, c.json, cfg, st, o)
 	}
+	if o.vacuum && st.Dialect() != store.SQLite {
+		return errors.New("leads erase: --vacuum rebuilds SQLite's file; on PostgreSQL run VACUUM FULL leads, submissions in a quiet hour")
+	}
 	objects, err := blob.OpenDir(cfg.BlobDir())
 	if err != nil {
 		return err
@@ -99,7 +103,7 @@ func runLeads(ctx context.Context, env *Env, args []string) error {
 
 type leadsOptions struct {
 	email, id, conference, conferenceID string
-	purgeExports, dryRun                bool
+	purgeExports, dryRun, vacuum        bool
 	before, olderThan, format, out      string
 	cutoff                              time.Time // archive: leads created before it
 	emailKey                            string    // erase: intake.EmailKey of email
@@ -113,6 +117,8 @@ func (o *leadsOptions) checkErase() error {
 		return errors.New("leads erase: --conference goes with --email; a lead id names one lead already")
 	case o.before != "" || o.olderThan != "" || o.out != "":
 		return errors.New("leads erase: --before, --older-than and -o are archive's")
+	case o.vacuum && o.dryRun:
+		return errors.New("leads erase: --vacuum changes the database; leave it out of a dry run")
 	}
 	if o.email == "" {
 		return nil
@@ -142,8 +148,11 @@ type eraseReport struct {
 	Leads   []erasedLead      `json:"leads"`
 	Exports []*leadcap.Export `json:"exports"` // stored exports that may hold the person
 	Purged  []string          `json:"purged_exports"`
-	Warning string            `json:"warning,omitempty"`
-	slugs   map[string]string // conference id -> slug
+	// Vacuumed says the SQLite file was rebuilt (--vacuum).
+	Vacuumed bool              `json:"vacuumed"`
+	Warning  string            `json:"warning,omitempty"`
+	slugs    map[string]string // conference id -> slug
+	sqlite   bool
 }
 
 func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, st *store.Store, objects blob.Store, o leadsOptions) error {
@@ -160,7 +169,8 @@ func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, s
 			return err
 		}
 	}
-	rep := eraseReport{DryRun: o.dryRun, Leads: []erasedLead{}, Exports: []*leadcap.Export{}, Purged: []string{}}
+	rep := eraseReport{DryRun: o.dryRun, Leads: []erasedLead{}, Exports: []*leadcap.Export{}, Purged: []string{},
+		sqlite: st.Dialect() == store.SQLite}
 	var err error
 	if rep.slugs, err = conferenceSlugs(ctx, st); err != nil {
 		return err
@@ -183,7 +193,7 @@ func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, s
 		}
 	}
 	if !o.dryRun && len(leads) > 0 {
-		err = rep.erase(ctx, env, cfg, st, objects, o.purgeExports)
+		err = rep.erase(ctx, env, cfg, st, objects, o.purgeExports, o.vacuum)
 	}
 	if asJSON {
 		if perr := printJSON(env.Stdout, rep); perr != nil {
@@ -197,7 +207,7 @@ func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, s
 
 // erase erases the report's leads, then purges the exports if asked to.
 // An error stops it; what was done by then is in the report.
-func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, st *store.Store, objects blob.Store, purgeExports bool) error {
+func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, st *store.Store, objects blob.Store, purgeExports, vacuum bool) error {
 	var lease time.Time
 	for i := range rep.Leads {
 		l := &rep.Leads[i]
@@ -259,16 +269,21 @@ func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, 
 			return fmt.Errorf("leads erase: exports %v were still running: delete them when they are done (leadcap exports delete ID)", running)
 		}
 	}
-	// The WAL holds the pages of the erased rows as they were until it is
-	// emptied; a server's readers may keep it busy for a moment.
-	var err error
-	for range 3 {
-		if err = st.TruncateWAL(ctx); err == nil {
-			return nil
+	if vacuum {
+		fmt.Fprintln(env.Stderr, "rebuilding the database file; writes wait until it is done")
+		if err := st.Vacuum(ctx); err != nil {
+			return err
 		}
+		rep.Vacuumed = true
+		return nil
 	}
-	rep.Warning = "the database's WAL still holds older copies of the erased rows' pages (sealed) until the server's next checkpoint"
-	return err
+	// The WAL holds the pages of the erased rows as they were until it is
+	// emptied.
+	if err := st.TruncateWAL(ctx); err != nil {
+		rep.Warning = "the database's WAL still holds older copies of the erased rows' pages (sealed) until the server's next checkpoint"
+		return err
+	}
+	return nil
 }
 
 func (rep *eraseReport) print(w io.Writer, o leadsOptions) {
@@ -321,8 +336,13 @@ func (rep *eraseReport) print(w io.Writer, o leadsOptions) {
 			fmt.Fprintln(w, "review them, or purge them: leadcap exports delete ID, or this command again with --purge-exports")
 		}
 	}
-	if rep.DryRun {
+	switch {
+	case rep.DryRun:
 		fmt.Fprintln(w, "dry run: nothing changed")
+	case rep.Vacuumed:
+		fmt.Fprintln(w, "rebuilt the database file: no copy of the erased rows is left in it")
+	case rep.sqlite:
+		fmt.Fprintln(w, "the database file may still hold copies of their index entries in its free space until --vacuum rebuilds it")
 	}
 	if rep.Warning != "" {
 		fmt.Fprintln(w, "warning: "+rep.Warning)

@@ -125,6 +125,7 @@ func TestLeadsArchive(t *testing.T) {
 			{[]string{"leads", "erase", "--id", "x", "--conference", "expo"}, "--conference goes with --email"},
 			{[]string{"leads", "erase", "--email", "not an email"}, "--email"},
 			{[]string{"leads", "erase", "--id", "no-such-lead"}, "not found"},
+			{[]string{"leads", "erase", "--email", "a@example.com", "--dry-run", "--vacuum"}, "leave it out of a dry run"},
 			{[]string{"leads", "frob"}, "unknown verb"},
 		} {
 			out, err := in.run(tt.args...)

@@ -120,7 +120,7 @@ func (s *server) storedExport(t *testing.T, token, body string) *leadcap.Export 
 // their raw copies and the exports that held them are gone, everyone else
 // is untouched, the audit trail has the erasure without the email, and
 // nothing of the person is left in the database files, the WAL or the
-// object directory.
+// object directory: on SQLite (with --vacuum) not even their rows sealed.
 func TestLeadsErase(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
@@ -218,9 +218,17 @@ func TestLeadsErase(t *testing.T) {
 			t.Fatalf("dry run at fair: %+v", plan)
 		}
 
-		out = in.must("leads", "erase", "--email", " "+email+" ", "--purge-exports")
+		erase := []string{"leads", "erase", "--email", " " + email + " ", "--purge-exports"}
+		if walStart == "" {
+			// SQLite: rebuild the file, so that no copy of the rows is left.
+			erase = append(erase, "--vacuum")
+		} else if out, err := in.run(append(erase, "--vacuum")...); err == nil || !strings.Contains(err.Error(), "VACUUM FULL") {
+			t.Fatalf("--vacuum on PostgreSQL: %v\n%s", err, out)
+		}
+		out = in.must(erase...)
 		if !strings.Contains(out, "erased 2 leads with this email") || !strings.Contains(out, "purged 2 exports") ||
-			strings.Contains(strings.ToLower(out), strings.ToLower(email)) {
+			strings.Contains(strings.ToLower(out), strings.ToLower(email)) ||
+			(walStart == "" && !strings.Contains(out, "rebuilt the database file")) {
 			t.Fatalf("erase:\n%s", out)
 		}
 		for _, id := range []string{atExpo, atFair} {

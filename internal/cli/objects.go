@@ -59,32 +59,30 @@ func runObjects(ctx context.Context, env *Env, args []string) error {
 		return errUsage
 	}
 	verb, rest := pos[0], pos[1:]
+	arg := "" // the prefix of list and du, the key of get and restore
+	if len(rest) > 0 {
+		arg = rest[0]
+	}
 	switch verb {
 	case "list", "du":
 		if len(rest) > 1 {
 			return fmt.Errorf("objects %s: unexpected argument %q", verb, rest[1])
 		}
+		if err := validPrefix(arg); err != nil {
+			return fmt.Errorf("objects %s: %w", verb, err)
+		}
 	case "get", "restore":
 		if len(rest) != 1 {
 			return fmt.Errorf("objects %s: want one object key", verb)
 		}
-		if err := blob.ValidateKey(rest[0]); err != nil {
+		if err := blob.ValidateKey(arg); err != nil {
 			return fmt.Errorf("objects %s: %w", verb, err)
+		}
+		if verb == "restore" && *version == "" {
+			return fmt.Errorf("objects restore: --version is required (leadcap objects list --versions %s shows them)", arg)
 		}
 	default:
 		return fmt.Errorf("objects: unknown verb %q (want list, du, get or restore)", verb)
-	}
-	prefix := ""
-	if len(rest) == 1 {
-		prefix = rest[0]
-	}
-	if verb == "list" || verb == "du" {
-		if err := validPrefix(prefix); err != nil {
-			return fmt.Errorf("objects %s: %w", verb, err)
-		}
-	}
-	if verb == "restore" && *version == "" {
-		return fmt.Errorf("objects restore: --version is required (leadcap objects list --versions %s shows them)", prefix)
 	}
 	cfg, err := c.load(env)
 	if err != nil {
@@ -97,13 +95,13 @@ func runObjects(ctx context.Context, env *Env, args []string) error {
 	defer objects.Close()
 	switch verb {
 	case "list":
-		return listObjects(ctx, env, c.json, objects, prefix, *versions)
+		return listObjects(ctx, env, c.json, objects, arg, *versions)
 	case "du":
-		return objectUsage(ctx, env, c.json, objects, prefix)
+		return objectUsage(ctx, env, c.json, objects, arg)
 	case "get":
-		return getObject(ctx, env, c.json, cfg, objects, prefix, *version, out, *decrypt)
+		return getObject(ctx, env, c.json, cfg, objects, arg, *version, out, *decrypt)
 	}
-	return restoreObject(ctx, env, c.json, cfg, objects, prefix, *version)
+	return restoreObject(ctx, env, c.json, cfg, objects, arg, *version)
 }
 
 // validPrefix refuses a prefix that no valid key can start with because

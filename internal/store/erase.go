@@ -115,20 +115,65 @@ func (s *Store) deleteLeadRows(tx *Tx, ids ...string) error {
 
 // TruncateWAL copies SQLite's WAL into the database file and empties it,
 // so that no earlier copy of a page (of a row deleted since) stays in it.
-// It waits for readers and writers up to the busy timeout and fails if
-// they kept the WAL busy throughout. On PostgreSQL it does nothing.
+// It waits for readers and writers up to the busy timeout, and tries again
+// a few times while another checkpoint (the checkpointer's, or the
+// writer's between two batches) holds the WAL; it fails if the WAL stayed
+// busy. On PostgreSQL it does nothing.
 func (s *Store) TruncateWAL(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
 	var busy, frames, copied int
-	if err := s.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
-		return fmt.Errorf("store: truncate WAL: %w", err)
+	for range 20 {
+		if err := s.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
+			return fmt.Errorf("store: truncate WAL: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: truncate WAL: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	if busy != 0 {
-		return fmt.Errorf("store: truncate WAL: another connection kept it busy (%d of %d pages copied); try again", copied, frames)
+	return fmt.Errorf("store: truncate WAL: other connections kept it busy (%d of %d pages copied); try again", copied, frames)
+}
+
+// Vacuum rebuilds the SQLite database file (VACUUM) and empties the WAL.
+// Deleting rows, even with secure_delete, leaves behind the copies that
+// SQLite made when it moved them between pages before (in an index above
+// all), in free space inside the file; a rebuilt file holds only live rows.
+// Writes wait while it runs, which takes about as long as copying the file,
+// and it needs as much free disk again. PostgreSQL has no counterpart that
+// leaves the tables usable meanwhile (VACUUM FULL locks them): there it
+// fails, and says so.
+func (s *Store) Vacuum(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return errors.New("store: vacuum: only SQLite's file is rebuilt here; on PostgreSQL run VACUUM FULL in a quiet hour")
 	}
-	return nil
+	if err := s.vacuum(ctx); err != nil {
+		return fmt.Errorf("store: vacuum: %w", err)
+	}
+	return s.TruncateWAL(ctx)
+}
+
+// vacuum runs VACUUM on the checkpointer's connection, which it holds
+// meanwhile (TruncateWAL needs it back).
+func (s *Store) vacuum(ctx context.Context) error {
+	conn, err := s.cdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// The rebuilt copy goes to a temporary file, not to memory as the
+	// connections' other temporary data does.
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
+	_, err = conn.ExecContext(ctx, `VACUUM`)
+	return err
 }
 
 // LeadsByEmail returns the leads, spam included, whose email has the key
