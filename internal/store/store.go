@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -377,12 +378,21 @@ func (s *Store) currentVersion(ctx context.Context, q queryer) (int, error) {
 // transaction, and returns the names of those applied. It refuses a database
 // whose schema is newer than this build.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	return s.MigrateTo(ctx, math.MaxInt)
+}
+
+// MigrateTo is Migrate that stops after the migrations up to version: a
+// restore loads a backup's rows into the schema they were taken from.
+func (s *Store) MigrateTo(ctx context.Context, version int) ([]string, error) {
 	ms, err := s.migrations()
 	if err != nil {
 		return nil, err
 	}
 	var applied []string
 	for _, m := range ms {
+		if m.version > version {
+			break
+		}
 		done := false
 		err := s.write(ctx, func(tx *Tx) error {
 			done = false // the writer may run this again
