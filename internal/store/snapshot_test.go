@@ -60,7 +60,14 @@ func copyRows(t *testing.T, src, dst *store.Store) map[string]int64 {
 				}
 			}
 		}
-		loaded = l.Loaded()
+		loaded = map[string]int64{}
+		for _, tb := range tables {
+			n, err := l.Count(tb.t.Name)
+			if err != nil {
+				return err
+			}
+			loaded[tb.t.Name] = n
+		}
 		return nil
 	})
 	if err != nil {
@@ -71,34 +78,34 @@ func copyRows(t *testing.T, src, dst *store.Store) map[string]int64 {
 
 func TestSnapshotLoadsIntoEitherDialect(t *testing.T) {
 	for _, from := range []string{"sqlite", "postgres"} {
+		ctx := context.Background()
+		src, keys := storetest.Open(t, storetest.Backends()[from](t), store.Options{Merge: testMerge})
+		c := MustConference(t, src, "expo")
+		// More leads than one INSERT batch takes.
+		var seventh string
+		for i := range 510 {
+			res, err := src.CaptureLead(ctx, newLead(c, fmt.Sprint("s", i), fmt.Sprintf("p%d@example.com", i)), fmt.Sprintf("p%d@example.com", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 7 {
+				seventh = res.LeadID
+			}
+		}
+		if _, err := src.PutShieldRule(ctx, &leadcap.ShieldRule{Action: leadcap.ShieldBlock, Network: "192.0.2.0/24", CreatedBy: "cli"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.AppendAudit(ctx, leadcap.AuditEvent{Actor: "cli", Action: "test.event", Result: leadcap.AuditSuccess}); err != nil {
+			t.Fatal(err)
+		}
 		for _, to := range []string{"sqlite", "postgres"} {
 			t.Run(from+"-to-"+to, func(t *testing.T) {
-				ctx := context.Background()
-				src, keys := storetest.Open(t, storetest.Backends()[from](t), store.Options{Merge: testMerge})
-				c := MustConference(t, src, "expo")
-				// More leads than one INSERT batch takes.
-				var seventh string
-				for i := range 620 {
-					res, err := src.CaptureLead(ctx, newLead(c, fmt.Sprint("s", i), fmt.Sprintf("p%d@example.com", i)), fmt.Sprintf("p%d@example.com", i))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if i == 7 {
-						seventh = res.LeadID
-					}
-				}
-				if _, err := src.PutShieldRule(ctx, &leadcap.ShieldRule{Action: leadcap.ShieldBlock, Network: "192.0.2.0/24", CreatedBy: "cli"}); err != nil {
-					t.Fatal(err)
-				}
-				if err := src.AppendAudit(ctx, leadcap.AuditEvent{Actor: "cli", Action: "test.event", Result: leadcap.AuditSuccess}); err != nil {
-					t.Fatal(err)
-				}
 
 				dst, _ := storetest.Open(t, storetest.Backends()[to](t), store.Options{Sealer: keys, Merge: testMerge})
 				// storetest.Open migrated it: the migrations' own rows do not
 				// make it non-empty.
 				loaded := copyRows(t, src, dst)
-				if loaded["leads"] != 620 || loaded["submissions"] != 620 || loaded["shield_rules"] != 1 ||
+				if loaded["leads"] != 510 || loaded["submissions"] != 510 || loaded["shield_rules"] != 1 ||
 					loaded["audit_log"] != 1 || loaded["audit_head"] != 1 || loaded["conferences"] != 1 {
 					t.Fatalf("loaded %v", loaded)
 				}
@@ -110,7 +117,7 @@ func TestSnapshotLoadsIntoEitherDialect(t *testing.T) {
 				if err != nil || got.Email != "p7@example.com" || !got.Consent.Contact || got.Consent.Marketing {
 					t.Fatalf("restored lead: %+v, %v", got, err)
 				}
-				if n, err := dst.CountLeads(ctx, c.ID); err != nil || n != 620 {
+				if n, err := dst.CountLeads(ctx, c.ID); err != nil || n != 510 {
 					t.Fatalf("CountLeads = %d, %v", n, err)
 				}
 				// New rows get new ids after the loaded ones.
@@ -128,7 +135,7 @@ func TestSnapshotLoadsIntoEitherDialect(t *testing.T) {
 					t.Fatalf("audit chain after load: %+v, %v", n, err)
 				}
 				// Now it holds data, and says so.
-				if err := dst.CheckEmpty(ctx); err == nil || !strings.Contains(err.Error(), "leads 620") {
+				if err := dst.CheckEmpty(ctx); err == nil || !strings.Contains(err.Error(), "holds rows") || !strings.Contains(err.Error(), "leads 510") {
 					t.Fatalf("CheckEmpty on a loaded database: %v", err)
 				}
 			})
@@ -181,6 +188,13 @@ func TestTryLock(t *testing.T) {
 	}
 	if r, ok, err := b.TryLock(ctx, "other"); err != nil || !ok {
 		t.Fatalf("another lock: %v %v", ok, err)
+	} else {
+		r()
+	}
+	// A leadcap in another schema of the same database has locks of its own.
+	other, _ := storetest.Open(t, storetest.Postgres(t), store.Options{})
+	if r, ok, err := other.TryLock(ctx, "backup"); err != nil || !ok {
+		t.Fatalf("TryLock in another schema: %v %v", ok, err)
 	} else {
 		r()
 	}
