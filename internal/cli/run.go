@@ -51,6 +51,8 @@ func commands() map[string]command {
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
 		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
 		"audit":       {"list the audit trail; verify its hash chain", runAudit},
+		"backup":      {"take, list, verify and prune backups of the database", runBackup},
+		"restore":     {"restore a backup, by time or key, into a new database", runRestore},
 	}
 }
 

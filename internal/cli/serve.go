@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/backup"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
@@ -165,6 +166,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		w := &indexer.Worker{Store: st, Log: log}
 		w.Run(workCtx)
 	})
+	if cfg.BackupInterval > 0 {
+		workers.Go(func() {
+			w := &backup.Worker{Service: &backup.Service{Store: st, Blob: objects, Keys: keys, Log: log},
+				Interval: cfg.BackupInterval, Retention: cfg.BackupRetention, Metrics: m}
+			w.Run(workCtx)
+		})
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
