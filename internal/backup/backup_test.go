@@ -298,3 +298,62 @@ func TestWorkerTakesOneBackupPerInterval(t *testing.T) {
 		}
 	})
 }
+
+func TestRestoreOfAnOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	// A database of the leadcap before the newest migration: the backup
+	// restores into the schema it was taken from, then moves up.
+	st, keys := storetest.Open(t, storetest.SQLite(t), store.Options{})
+	_, known, err := st.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := store.Open(ctx, storetest.SQLite(t), store.Options{Sealer: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.MigrateTo(ctx, known-1); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.CreateConference(ctx, &leadcap.Conference{Slug: "expo", Name: "Expo", Status: leadcap.StatusOpen,
+		Consent: leadcap.ConsentText{Text: "x", Hash: "h1"}}); err != nil {
+		t.Fatal(err)
+	}
+	objects, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer objects.Close()
+	svc := &Service{Store: src, Blob: objects, Keys: keys, Log: slog.New(slog.DiscardHandler)}
+	m, err := svc.Create(ctx, CreateOptions{Actor: ActorCLI})
+	if err != nil || m.SchemaVersion >= known {
+		t.Fatalf("backup of the older schema: %+v, %v", m, err)
+	}
+
+	for _, dsn := range []string{storetest.SQLite(t), storetest.Postgres(t)} {
+		dst, err := store.Open(ctx, dsn, store.Options{Sealer: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dst.Close()
+		res, err := svc.Restore(ctx, m, dst, ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur, _, _ := dst.SchemaVersion(ctx); cur != known || len(res.Migrations) == 0 {
+			t.Fatalf("%s: schema %d after restore, migrations %v", dst.Dialect(), cur, res.Migrations)
+		}
+		if c, err := dst.Conference(ctx, "expo"); err != nil || c.Name != "Expo" {
+			t.Fatalf("%s: conference after restore: %v %v", dst.Dialect(), c, err)
+		}
+	}
+
+	// A backup from a newer leadcap is refused before the target changes.
+	newer := *m
+	newer.SchemaVersion = known + 1
+	dst, _ := storetest.Open(t, storetest.SQLite(t), store.Options{Sealer: keys})
+	if _, err := svc.Restore(ctx, &newer, dst, ReadOptions{}); err == nil || !strings.Contains(err.Error(), "newer than this leadcap") {
+		t.Fatalf("restore of a newer schema: %v", err)
+	}
+}

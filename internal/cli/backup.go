@@ -107,7 +107,8 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 			for _, k := range removed {
 				fmt.Fprintf(env.Stdout, "removed %s\n", k)
 			}
-			fmt.Fprintf(env.Stdout, "%d backups older than %s removed\n", len(removed), cfg.Map()["LEADCAP_BACKUP_RETENTION"])
+			fmt.Fprintf(env.Stdout, "%d %s older than %s removed\n", len(removed), plural(len(removed), "backup", "backups"),
+				cfg.Map()["LEADCAP_BACKUP_RETENTION"])
 		}
 		return err
 	}

@@ -296,3 +296,32 @@ func plantOldBackup(t *testing.T, in *instance, age time.Duration) string {
 	}
 	return m.Key
 }
+
+func TestBackupPruneCommand(t *testing.T) {
+	in := newInstance(t, storetest.SQLite(t), map[string]string{"LEADCAP_BACKUP_RETENTION": "30d"})
+	in.openConference()
+	old := plantOldBackup(t, in, 31*24*time.Hour)
+	kept := plantOldBackup(t, in, 29*24*time.Hour)
+	in.must("backup", "create")
+	out := in.must("backup", "prune")
+	if !strings.Contains(out, "removed "+old) || !strings.Contains(out, "1 backup older than 30d removed") {
+		t.Fatalf("backup prune:\n%s", out)
+	}
+	var list []backupJSON
+	json.Unmarshal([]byte(in.must("backup", "list", "--json")), &list)
+	if len(list) != 2 || list[1].Key != kept {
+		t.Fatalf("left after prune: %+v", list)
+	}
+	if _, err := in.run("backup", "verify"); err == nil || !strings.Contains(err.Error(), "want one backup key") {
+		t.Errorf("verify without a key: %v", err)
+	}
+	if _, err := in.run("backup", "verify", "backups/nope"); err == nil || !strings.Contains(err.Error(), "not a backup's key") {
+		t.Errorf("verify of a bad key: %v", err)
+	}
+	if _, err := in.run("backup", "frobnicate"); err == nil || !strings.Contains(err.Error(), "unknown verb") {
+		t.Errorf("unknown verb: %v", err)
+	}
+	if _, err := in.run("restore", "--at", "2026-01-01T00:00:00Z"); err == nil || !strings.Contains(err.Error(), "give one target") {
+		t.Errorf("restore without a target: %v", err)
+	}
+}
