@@ -188,8 +188,8 @@ func (s *Service) create(ctx context.Context, opts CreateOptions) (*Manifest, er
 	var m *Manifest
 	err = s.Store.ReadSnapshot(ctx, func(sn *store.Snapshot) error {
 		// The snapshot is fixed by now, so every row in it was committed
-		// before this time: a restore "at" it holds nothing newer.
-		// Keys hold milliseconds: round up, never before the snapshot.
+		// before this time (rounded up to the millisecond the key holds):
+		// a restore "at" it holds nothing newer.
 		taken := s.now().UTC()
 		if t := taken.Truncate(time.Millisecond); !t.Equal(taken) {
 			taken = t.Add(time.Millisecond)
