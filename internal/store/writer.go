@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,6 +32,10 @@ type writer struct {
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	// checkpoint asks the committer to finish a WAL checkpoint between two
+	// batches (SQLite; see Store.checkpointer).
+	checkpoint atomic.Bool
 }
 
 type writeJob struct {
@@ -109,6 +114,13 @@ func (w *writer) run(cache *stmtCache) {
 			}
 		}
 		w.commit(cache, batch)
+		if w.checkpoint.Swap(false) {
+			// Nothing else writes while this runs, so it copies the few
+			// frames committed since the checkpointer's last pass and
+			// reaches the end of the WAL: the next batch starts the WAL
+			// over from its beginning instead of growing it.
+			w.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
 	}
 }
 
