@@ -251,6 +251,33 @@ func TestPruneKeepsTheRetentionAndTheNewest(t *testing.T) {
 	})
 }
 
+// TestFirstBackupIsDueSoon: a store without backups gets its first a
+// minute after the server starts, not an interval later, so restarts more
+// frequent than the interval cannot keep it from ever having one.
+func TestFirstBackupIsDueSoon(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		started := time.Now()
+		w := &Worker{Service: f.svc, Interval: time.Hour, Retention: 24 * time.Hour}
+		if due := w.due(ctx, started); !due.Equal(started.Add(firstDelay)) {
+			t.Errorf("no backup yet, interval 1h: due %v after start, want %v", due.Sub(started), firstDelay)
+		}
+		w.Interval = 20 * time.Second
+		if due := w.due(ctx, started); !due.Equal(started.Add(20 * time.Second)) {
+			t.Errorf("no backup yet, interval 20s: due %v after start", due.Sub(started))
+		}
+		w.Interval = time.Hour
+		m, err := w.RunOnce(ctx)
+		if err != nil || m == nil {
+			t.Fatal(m, err)
+		}
+		if due := w.due(ctx, started); !due.Equal(m.TakenAt.Add(time.Hour)) {
+			t.Errorf("after a backup at %v: due %v, want an interval later", m.TakenAt, due)
+		}
+	})
+}
+
 func TestWorkerTakesOneBackupPerInterval(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()

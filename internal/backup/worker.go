@@ -12,13 +12,21 @@ import (
 // backup (Store.TryLock), and each waits until the newest backup in the
 // object store is Interval old, so neither another server's backup nor a
 // restart makes backups more or less frequent. With no backup yet, the
-// first is due Interval after the worker started.
+// first is due a minute after the worker started (or Interval, if
+// shorter): a new installation, or one whose backups all expired, should
+// not go an interval without one, nor lose it to restarts more frequent
+// than the interval.
 type Worker struct {
 	Service   *Service
 	Interval  time.Duration
 	Retention time.Duration
 	Metrics   *metrics.Metrics // optional
 }
+
+// firstDelay is how long after start the first backup of a store without
+// any is taken: long enough that a server which fails to start properly
+// is not backing up meanwhile.
+const firstDelay = time.Minute
 
 // lockName is the lock a server holds while it takes a backup.
 const lockName = "backup"
@@ -59,7 +67,7 @@ func (w *Worker) due(ctx context.Context, started time.Time) time.Time {
 		return w.Service.now()
 	}
 	if !ok {
-		return started.Add(w.Interval)
+		return started.Add(min(w.Interval, firstDelay))
 	}
 	w.Metrics.SetLastBackup(newest)
 	return newest.Add(w.Interval)
