@@ -67,7 +67,8 @@ func kioskLinkOf(tx *Tx, conferenceID, deviceID string) (*KioskLink, error) {
 // bumpKioskVersion moves the marker servers poll, in the transaction of a
 // change to the links.
 func bumpKioskVersion(tx *Tx) error {
-	_, err := tx.exec(`UPDATE kiosk_state SET version = version + 1 WHERE id = 1`)
+	_, err := tx.exec(`INSERT INTO kiosk_state (id, version) VALUES (1, 1)
+		ON CONFLICT (id) DO UPDATE SET version = kiosk_state.version + 1`)
 	return err
 }
 
@@ -179,11 +180,14 @@ func kioskLinks(tx *Tx, conferenceID string) ([]*KioskLink, error) {
 	return out, rows.Err()
 }
 
+// kioskVersionQuery reads the version marker: 0 before the first change.
+const kioskVersionQuery = `SELECT COALESCE((SELECT version FROM kiosk_state WHERE id = 1), 0)`
+
 // KioskLinksVersion returns the marker that moves with every change to the
 // kiosk links: one small read, cheap enough to poll every second.
 func (s *Store) KioskLinksVersion(ctx context.Context) (int64, error) {
 	var v int64
-	if err := s.db.QueryRowContext(ctx, `SELECT version FROM kiosk_state WHERE id = 1`).Scan(&v); err != nil {
+	if err := s.db.QueryRowContext(ctx, kioskVersionQuery).Scan(&v); err != nil {
 		return 0, fmt.Errorf("store: kiosk links version: %w", err)
 	}
 	return v, nil
@@ -193,7 +197,7 @@ func (s *Store) KioskLinksVersion(ctx context.Context) (int64, error) {
 // they are at, read together.
 func (s *Store) AllKioskLinks(ctx context.Context) (version int64, links []*KioskLink, err error) {
 	err = s.read(ctx, func(tx *Tx) error {
-		if err := tx.queryRow(`SELECT version FROM kiosk_state WHERE id = 1`).Scan(&version); err != nil {
+		if err := tx.queryRow(kioskVersionQuery).Scan(&version); err != nil {
 			return err
 		}
 		links, err = kioskLinks(tx, "")

@@ -19,9 +19,9 @@ CREATE TABLE kiosk_links (
 
 -- One row whose version moves in the transaction of every change to
 -- kiosk_links; servers read it at most once a second and reload the links
--- when it moves.
+-- when it moves. The first change inserts it (no row reads as version 0),
+-- so that a new database holds no rows.
 CREATE TABLE kiosk_state (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
 );
-INSERT INTO kiosk_state (id, version) VALUES (1, 0);
