@@ -85,6 +85,7 @@ func Default() Config {
 		SessionIdleTimeout: 2 * time.Hour,
 		SessionMaxAge:      12 * time.Hour,
 		TempPasswordTTL:    7 * 24 * time.Hour,
+		RequireAdminMFA:    true,
 		Shield:             defaultShield(),
 	}
 }
