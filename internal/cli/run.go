@@ -45,7 +45,7 @@ func commands() map[string]command {
 		"export":      {"write leads to a CSV, JSON, NDJSON or XLSX file", runExport},
 		"exports":     {"list, delete and purge expired stored exports", runExports},
 		"shield":      {"block and allow IPs, ranges and countries; the block log; quarantined leads", runShield},
-		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
+		"kiosk":       {"make, list and revoke signed kiosk device links for shared tablets", runKiosk},
 		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},
 		"status":      {"the daily check: leads, errors, blocked requests, storage, alarms, backups", runStatus},
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},

@@ -18,6 +18,7 @@ import (
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/indexer"
+	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
@@ -78,7 +79,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	guard, forms, err := newShield(ctx, st, keys, cfg, log, m)
+	links := kiosk.NewLinks(keys, st)
+	guard, forms, err := newShield(ctx, st, keys, links, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -104,7 +106,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Log:             log,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		TrustedProxies:  cfg.TrustedProxies,
-		Keys:            keys,
+		Kiosk:           links,
 		KioskIdle:       cfg.KioskIdle,
 		KioskThanks:     cfg.KioskThanks,
 		Metrics:         m,
