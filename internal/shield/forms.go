@@ -170,7 +170,7 @@ func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.In
 			return "", err
 		}
 	}
-	device, err := f.kioskDevice(ctx, in, c)
+	device, err := f.KioskDevice(ctx, in, c)
 	if err != nil {
 		return "", err
 	}
@@ -229,10 +229,10 @@ func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.In
 	return "", nil
 }
 
-// kioskDevice returns the id of the kiosk device whose token in carries,
+// KioskDevice returns the id of the kiosk device whose token in carries,
 // if VerifyDevice accepts it for c; "" when there is none or it proves
 // nothing; an error when the submission must be refused for it.
-func (f *Forms) kioskDevice(ctx context.Context, in *intake.Input, c *leadcap.Conference) (string, error) {
+func (f *Forms) KioskDevice(ctx context.Context, in *intake.Input, c *leadcap.Conference) (string, error) {
 	if in.DeviceToken == "" || f.o.VerifyDevice == nil {
 		return "", nil
 	}
