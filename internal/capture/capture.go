@@ -127,6 +127,18 @@ func (s *Service) Submit(ctx context.Context, in *intake.Input, meta Meta) (lead
 		}
 		lead.Spam, lead.SpamReason = reason != "", reason
 	}
+	if !meta.Trusted {
+		// A lead is stamped with a kiosk device only on the word of that
+		// device's link: a stranger's claim to be "tablet-3" is dropped,
+		// and a link's own device wins over any other id sent with it.
+		device := meta.KioskDevice
+		if device == "" && s.forms != nil {
+			if device, err = s.forms.KioskDevice(ctx, in, c); err != nil {
+				return leadcap.CaptureResult{}, nil, err
+			}
+		}
+		lead.DeviceID = device
+	}
 	lead.Consent.IP = meta.ClientIP
 	res, err := s.store.CaptureLead(ctx, lead, intake.EmailKey(lead.Email))
 	if err != nil {

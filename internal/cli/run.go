@@ -45,7 +45,7 @@ func commands() map[string]command {
 		"export":      {"write leads to a CSV, JSON, NDJSON or XLSX file", runExport},
 		"exports":     {"list, delete and purge expired stored exports", runExports},
 		"shield":      {"block and allow IPs, ranges and countries; the block log; quarantined leads", runShield},
-		"kiosk":       {"make signed kiosk device links for shared tablets", runKiosk},
+		"kiosk":       {"make, list and revoke signed kiosk device links for shared tablets", runKiosk},
 		"alarms":      {"list alarms, show their history, send a test notification", runAlarms},
 		"status":      {"the daily check: leads, errors, blocked requests, storage, alarms, backups", runStatus},
 		"users":       {"create, list, show, disable, enable, reset and delete users; their auth events", runUsers},
@@ -53,6 +53,8 @@ func commands() map[string]command {
 		"audit":       {"list the audit trail; verify its hash chain", runAudit},
 		"leads":       {"erase a person's leads (GDPR); archive old leads to a file", runLeads},
 		"objects":     {"list, measure, get and restore objects and their versions", runObjects},
+		"backup":      {"take, list, verify and prune backups of the database", runBackup},
+		"restore":     {"restore a backup, by time or key, into a new database", runRestore},
 	}
 }
 

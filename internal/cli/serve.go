@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/backup"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/indexer"
+	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/server"
@@ -77,7 +79,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	guard, forms, err := newShield(ctx, st, keys, cfg, log, m)
+	links := kiosk.NewLinks(keys, st)
+	guard, forms, err := newShield(ctx, st, keys, links, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -103,7 +106,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Log:             log,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		TrustedProxies:  cfg.TrustedProxies,
-		Keys:            keys,
+		Kiosk:           links,
 		KioskIdle:       cfg.KioskIdle,
 		KioskThanks:     cfg.KioskThanks,
 		Metrics:         m,
@@ -165,6 +168,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		w := &indexer.Worker{Store: st, Log: log}
 		w.Run(workCtx)
 	})
+	if cfg.BackupInterval > 0 {
+		workers.Go(func() {
+			w := &backup.Worker{Service: &backup.Service{Store: st, Blob: objects, Keys: keys, Log: log},
+				Interval: cfg.BackupInterval, Retention: cfg.BackupRetention, Metrics: m}
+			w.Run(workCtx)
+		})
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/kiosk"
@@ -15,8 +17,9 @@ import (
 )
 
 // newShield builds the server's shield (rules and rate limits) and its
-// form abuse defences from cfg. Close the shield when done.
-func newShield(ctx context.Context, st *store.Store, keys *crypto.KeyRing, cfg config.Config, log *slog.Logger, m *metrics.Metrics) (*shield.Shield, *shield.Forms, error) {
+// form abuse defences from cfg; links checks kiosk device links. Close the
+// shield when done.
+func newShield(ctx context.Context, st *store.Store, keys *crypto.KeyRing, links *kiosk.Links, cfg config.Config, log *slog.Logger, m *metrics.Metrics) (*shield.Shield, *shield.Forms, error) {
 	sc := cfg.Shield
 	limit := func(r config.Rate) ratelimit.Config { return ratelimit.Config{Burst: r.Burst, Every: r.Every} }
 	guard, err := shield.New(ctx, shield.Options{
@@ -31,9 +34,19 @@ func newShield(ctx context.Context, st *store.Store, keys *crypto.KeyRing, cfg c
 		RenderTokenTTL: sc.RenderTokenTTL, ProofOfWork: sc.ProofOfWork, PowBits: sc.PowBits,
 	},
 		// A kiosk tablet's device link, sent with its leads as device_token.
-		VerifyDevice: func(token, conferenceID string) (string, error) {
-			d, err := kiosk.Verify(keys, token, conferenceID, time.Now())
-			return d.ID, err
+		// A revoked link refuses the lead; one that is made up, changed or
+		// expired only proves nothing, as a phone's form does not.
+		VerifyDevice: func(ctx context.Context, token, conferenceID string) (string, error) {
+			d, err := links.Verify(ctx, token, conferenceID, time.Now())
+			switch code := leadcap.ErrorCode(err); {
+			case err == nil:
+				return d.ID, nil
+			case errors.Is(err, kiosk.ErrRevoked):
+				return "", err
+			case code == leadcap.EFORBIDDEN || code == leadcap.EGONE:
+				return "", nil
+			}
+			return "", err
 		},
 	})
 	return guard, forms, nil

@@ -41,6 +41,8 @@ type Config struct {
 	ExportSyncRows  int64          // exports of more leads run in the background
 	KioskIdle       time.Duration  // kiosk mode: an untouched form is emptied after this
 	KioskThanks     time.Duration  // kiosk mode: how long the thank-you screen shows
+	BackupInterval  time.Duration  // how often serve takes a backup; 0: never
+	BackupRetention time.Duration  // how long backups are kept
 
 	// Observability: metrics, alarms and their notifications.
 	NodeName           string         // this server's name in alarms; default the host name (see Node)
@@ -80,6 +82,8 @@ func Default() Config {
 		ExportSyncRows:  10_000,
 		KioskIdle:       90 * time.Second,
 		KioskThanks:     6 * time.Second,
+		BackupInterval:  time.Hour,
+		BackupRetention: 35 * 24 * time.Hour, // as DynamoDB's point-in-time recovery
 		AlarmInterval:   5 * time.Second,
 
 		SessionIdleTimeout: 2 * time.Hour,
@@ -154,13 +158,8 @@ func settings() []setting {
 	add("outbox_interval", "how often the outbox worker looks for raw copies to write", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.OutboxLease })
 	add("outbox_lease", "how long raw copies a worker claimed wait for it (after a crash, for the next) before another takes them", false, gd, sd)
-	add("export_retention", "how long stored exports are kept before they are removed, e.g. 365d or 720h", false,
-		func(c *Config) string { return days(c.ExportRetention) },
-		func(c *Config, v string) error {
-			d, err := parseDays(v)
-			c.ExportRetention = d
-			return err
-		})
+	gd, sd = daysOrDuration(func(c *Config) *time.Duration { return &c.ExportRetention })
+	add("export_retention", "how long stored exports are kept before they are removed, e.g. 365d or 720h", false, gd, sd)
 	gd, sd = dur(func(c *Config) *time.Duration { return &c.ExportLinkTTL })
 	add("export_link_ttl", "how long an export's download link works unless asked otherwise", false, gd, sd)
 	add("export_sync_rows", "exports of up to this many leads are written while the request waits; larger ones run in the background", false,
@@ -224,6 +223,7 @@ func settings() []setting {
 			c.RequireAdminMFA = b
 			return nil
 		})
+	backupSettings(add)
 	shieldSettings(add)
 	return s
 }
@@ -234,6 +234,15 @@ func days(d time.Duration) string {
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	}
 	return d.String()
+}
+
+// daysOrDuration reads and writes a duration as days or a duration.
+func daysOrDuration(p func(*Config) *time.Duration) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return days(*p(c)) }, func(c *Config, v string) error {
+		d, err := parseDays(v)
+		*p(c) = d
+		return err
+	}
 }
 
 // parseDays reads "365d" or a duration like "720h".
@@ -463,6 +472,7 @@ func (c Config) Validate() error {
 		bad("kiosk_thanks", "want 1s to 1m, got %s", c.KioskThanks)
 	}
 	c.validateObservability(bad)
+	c.validateBackup(bad)
 	if c.SessionIdleTimeout < time.Minute {
 		bad("session_idle_timeout", "must be at least 1m")
 	}

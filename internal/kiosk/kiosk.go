@@ -1,7 +1,9 @@
 // Package kiosk signs and checks device links: the links staff give a shared
 // tablet so that it opens a conference's booth form in kiosk mode and stamps
 // its leads with the device's id. A link is a token made of the device's
-// details and a MAC over them; a token nobody signed is refused.
+// details and a MAC over them; a token nobody signed is refused. Links
+// records the links issued, so that one can be revoked or replaced (see
+// links.go).
 package kiosk
 
 import (
@@ -40,6 +42,10 @@ type Device struct {
 	ID           string    // stamped on the leads: letters, digits, '-' and '_'
 	Label        string    // what staff call it, e.g. "Tablet 3"
 	Expires      time.Time // the link works until then
+	// Issued is when the link was issued, as the store recorded it
+	// (store.IssueKioskLink); zero for a link signed before leadcap
+	// recorded links. It tells a device's links apart.
+	Issued time.Time
 }
 
 // payload is a Device as signed; short keys keep links short.
@@ -47,7 +53,8 @@ type payload struct {
 	ConferenceID string `json:"c"`
 	ID           string `json:"d"`
 	Label        string `json:"l"`
-	Expires      int64  `json:"e"` // Unix seconds
+	Expires      int64  `json:"e"`           // Unix seconds
+	Issued       int64  `json:"i,omitempty"` // Unix microseconds; absent in links signed before links were recorded
 }
 
 // DeviceID derives a device id from a label: "Tablet 3" becomes "tablet-3".
@@ -61,11 +68,10 @@ func (d Device) Check() error {
 	if d.ConferenceID == "" {
 		fields["conference"] = "is required"
 	}
-	switch {
-	case d.ID == "":
+	if d.ID == "" {
 		fields["id"] = "is required: give a label with letters or digits, or an id"
-	case len(d.ID) > MaxIDLen || !validID(d.ID):
-		fields["id"] = "must be 1 to 64 of letters, digits, '-' and '_'"
+	} else if p := idProblem(d.ID); p != "" {
+		fields["id"] = p
 	}
 	if p := labelProblem(d.Label); p != "" {
 		fields["label"] = p
@@ -74,6 +80,14 @@ func (d Device) Check() error {
 		fields["expires"] = "is required"
 	}
 	return leadcap.FieldErrors(fields)
+}
+
+// idProblem says what is wrong with a device id, or "".
+func idProblem(id string) string {
+	if id == "" || len(id) > MaxIDLen || !validID(id) {
+		return "must be 1 to 64 of letters, digits, '-' and '_'"
+	}
+	return ""
 }
 
 func validID(s string) bool {
@@ -110,7 +124,7 @@ func Sign(mac MAC, d Device) (string, error) {
 	if err := d.Check(); err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(payload{d.ConferenceID, d.ID, d.Label, d.Expires.Unix()})
+	b, err := json.Marshal(payload{d.ConferenceID, d.ID, d.Label, d.Expires.Unix(), microsOf(d.Issued)})
 	if err != nil {
 		return "", err
 	}
@@ -118,10 +132,19 @@ func Sign(mac MAC, d Device) (string, error) {
 	return body + "." + base64.RawURLEncoding.EncodeToString(mac.BlindIndex(MACKind, body)), nil
 }
 
+// microsOf returns t in Unix microseconds, 0 for the zero time.
+func microsOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
 // Verify returns the device of token if its MAC is right, it names the
 // conference conferenceID, and it has not expired at now. A token that is
 // malformed, forged or for another conference is an EFORBIDDEN error; an
-// expired one is EGONE.
+// expired one is EGONE. It does not know of revoked links: Links.Verify
+// does.
 func Verify(mac MAC, token, conferenceID string, now time.Time) (Device, error) {
 	forged := leadcap.Errorf(leadcap.EFORBIDDEN, "the kiosk device link is not valid")
 	if len(token) > maxTokenLen || !strings.HasPrefix(token, tokenPrefix) {
@@ -144,6 +167,9 @@ func Verify(mac MAC, token, conferenceID string, now time.Time) (Device, error) 
 		return Device{}, forged
 	}
 	d := Device{ConferenceID: p.ConferenceID, ID: p.ID, Label: p.Label, Expires: time.Unix(p.Expires, 0).UTC()}
+	if p.Issued != 0 {
+		d.Issued = time.UnixMicro(p.Issued).UTC()
+	}
 	if d.ConferenceID != conferenceID || d.Check() != nil {
 		return Device{}, forged
 	}

@@ -39,6 +39,17 @@ func TestSignVerify(t *testing.T) {
 		t.Fatalf("verify: %+v %v, want %+v", got, err, d)
 	}
 
+	// A recorded link carries its issue time, to the microsecond.
+	issued := d
+	issued.Issued = now.Add(-time.Hour + 7*time.Microsecond)
+	itok, err := kiosk.Sign(k, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kiosk.Verify(k, itok, "conf-1", now); err != nil || !got.Issued.Equal(issued.Issued) || itok == tok {
+		t.Fatalf("verify with issue time: %+v %v", got, err)
+	}
+
 	body, sig, _ := strings.Cut(strings.TrimPrefix(tok, "v1."), ".")
 	raw, _ := base64.RawURLEncoding.DecodeString(body)
 	relabelled := "v1." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), "tablet-3", "tablet-4", 1))) + "." + sig

@@ -82,12 +82,14 @@ type Metrics struct {
 	outboxCopied  prometheus.Counter
 	alarmFiring   *prometheus.GaugeVec
 	notifications *prometheus.CounterVec
+	backups       *prometheus.CounterVec
 
 	mu            sync.Mutex
 	outboxPending int64
 	outboxOldest  time.Time // zero when nothing waits
 	databaseBytes int64
 	objectBytes   int64
+	lastBackup    time.Time // zero until the backup worker has looked
 }
 
 // New returns leadcap's collectors on a new registry. version is the build's
@@ -125,6 +127,18 @@ func New(version string, now func() time.Time) *Metrics {
 	m.notifications = f.counterVec("alarm_notifications_total",
 		"Alarm notifications by channel and outcome (sent, or failed after every retry).", "channel", "result")
 
+	m.backups = f.counterVec("backups_total",
+		"Scheduled backups this server took, by result: success, or failure (the error is logged).", "result")
+	f.gaugeFunc("backup_last_success_timestamp_seconds",
+		"Unix time of the newest backup in the object store, as this server's backup worker last saw it; 0 before it looked.",
+		func() float64 {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.lastBackup.IsZero() {
+				return 0
+			}
+			return float64(m.lastBackup.UnixMilli()) / 1e3
+		})
 	f.gaugeFunc("outbox_pending", "Raw lead copies waiting to be written to the object store.", func() float64 {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -167,6 +181,9 @@ func New(version string, now func() time.Time) *Metrics {
 	}
 	for _, format := range formats() {
 		m.exports.WithLabelValues(format)
+	}
+	for _, r := range []string{"success", "failure"} {
+		m.backups.WithLabelValues(r)
 	}
 	for _, ch := range channels() {
 		for _, d := range deliveries() {
@@ -406,4 +423,27 @@ func (m *Metrics) AlarmNotification(channel string, sent bool) {
 		result = "sent"
 	}
 	m.notifications.WithLabelValues(oneOf(channel, channels()), result).Inc()
+}
+
+// BackupTaken records a scheduled backup that succeeded or failed.
+func (m *Metrics) BackupTaken(ok bool) {
+	if m == nil {
+		return
+	}
+	result := "failure"
+	if ok {
+		result = "success"
+	}
+	m.backups.WithLabelValues(result).Inc()
+}
+
+// SetLastBackup records when the newest backup in the object store was
+// taken.
+func (m *Metrics) SetLastBackup(at time.Time) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.lastBackup = at
+	m.mu.Unlock()
 }

@@ -4,20 +4,15 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/web"
 )
 
 // newBooth builds the booth form's pages. The templates and assets are
 // embedded in the binary, so an error here is a broken build.
 func newBooth(d Deps) *web.Booth {
-	var keys kiosk.MAC
-	if d.Keys != nil {
-		keys = d.Keys
-	}
 	b, err := web.New(web.Options{
 		Capture:      d.Capture,
-		Keys:         keys,
+		Kiosk:        d.Kiosk,
 		Log:          d.Log,
 		MaxBodyBytes: d.MaxBodyBytes,
 		ClientIP:     func(r *http.Request) string { return clientIP(r.Context()).String() },

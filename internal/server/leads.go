@@ -36,5 +36,35 @@ func (s *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	if res.Result == leadcap.ResultCreated {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, res)
+	writeCaptureResult(w, status, res)
+}
+
+// writeCaptureResult answers a capture as writeJSON would, without its
+// reflection: this is the answer to every lead. A lead id is a UUID and a
+// result a fixed word, so neither needs escaping; anything else goes the
+// general way.
+func writeCaptureResult(w http.ResponseWriter, status int, res leadcap.CaptureResult) {
+	if !plainJSON(res.LeadID) || !plainJSON(res.Result) {
+		writeJSON(w, status, res)
+		return
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `{"id":"`...)
+	b = append(b, res.LeadID...)
+	b = append(b, `","status":"`...)
+	b = append(b, res.Result...)
+	b = append(b, "\"}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// plainJSON reports whether s can stand between JSON quotes as it is.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
-	"github.com/leadcap/leadcap/internal/crypto"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
+	"github.com/leadcap/leadcap/internal/kiosk"
 	"github.com/leadcap/leadcap/internal/metrics"
 	"github.com/leadcap/leadcap/internal/shield"
 	"github.com/leadcap/leadcap/internal/store"
@@ -59,8 +59,9 @@ type Deps struct {
 	// PublicURL is the base of booth form links and QR codes; empty takes
 	// the scheme and host of each request.
 	PublicURL string
-	// Keys sign kiosk device links; without them device links are refused.
-	Keys *crypto.KeyRing
+	// Kiosk checks kiosk device links (signature, expiry, revocation);
+	// without it device links are refused.
+	Kiosk *kiosk.Links
 	// KioskIdle and KioskThanks time the booth form's kiosk mode; zero
 	// takes internal/web's defaults.
 	KioskIdle, KioskThanks time.Duration

@@ -61,11 +61,14 @@ type FormOptions struct {
 	Now      func() time.Time
 	Defences Defences
 	// VerifyDevice, if set, checks a kiosk device link's token sent as
-	// device_token with a submission for the conference, and returns the
-	// device's id. A verified kiosk skips the proof of work. Without it,
+	// device_token with a submission for the conference. It returns the
+	// device's id for a good token, whose kiosk skips the proof of work;
+	// "" for a token that proves nothing (made up, changed, expired), sent
+	// on like any submission; and an error for a token the submission is
+	// refused for (a revoked link), or when it cannot tell. Without it,
 	// device_token is ignored and the booth form path says which device
 	// it verified in Caller.KioskDevice.
-	VerifyDevice func(token, conferenceID string) (deviceID string, err error)
+	VerifyDevice func(ctx context.Context, token, conferenceID string) (deviceID string, err error)
 }
 
 // Forms issues render tokens for the booth form and screens submissions
@@ -149,7 +152,8 @@ func (f *Forms) Fields(c *leadcap.Conference) template.HTML {
 }
 
 // Screen runs the form abuse defences on a validated submission to c, in
-// this fixed order: the honeypot, the render token (present, signed by
+// this fixed order: the kiosk device token (a refused one is an error),
+// the honeypot, the render token (present, signed by
 // this server's keys, for c, not expired), the minimum fill time (from the
 // token's render time, which only a verified token can vouch for), and the
 // proof of work (right, and not used before by another submission). It
@@ -166,11 +170,15 @@ func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.In
 			return "", err
 		}
 	}
+	device, err := f.KioskDevice(ctx, in, c)
+	if err != nil {
+		return "", err
+	}
 	d := f.o.Defences
 	if d.Honeypot && !c.Defences.HoneypotOff && strings.TrimSpace(in.Website) != "" {
 		return ReasonHoneypot, nil
 	}
-	pow := f.powOn(c) && caller.KioskDevice == "" && !f.verifiedKiosk(in, c)
+	pow := f.powOn(c) && caller.KioskDevice == "" && device == ""
 	tokenOn := d.RenderToken && !c.Defences.RenderTokenOff
 	// The proof of work's challenge is in the render token, so a
 	// conference that asks for it needs the token even if the token's own
@@ -221,12 +229,12 @@ func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.In
 	return "", nil
 }
 
-// verifiedKiosk reports whether in carries a kiosk device token that
-// VerifyDevice accepts for c.
-func (f *Forms) verifiedKiosk(in *intake.Input, c *leadcap.Conference) bool {
+// KioskDevice returns the id of the kiosk device whose token in carries,
+// if VerifyDevice accepts it for c; "" when there is none or it proves
+// nothing; an error when the submission must be refused for it.
+func (f *Forms) KioskDevice(ctx context.Context, in *intake.Input, c *leadcap.Conference) (string, error) {
 	if in.DeviceToken == "" || f.o.VerifyDevice == nil {
-		return false
+		return "", nil
 	}
-	_, err := f.o.VerifyDevice(in.DeviceToken, c.ID)
-	return err == nil
+	return f.o.VerifyDevice(ctx, in.DeviceToken, c.ID)
 }

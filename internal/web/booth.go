@@ -47,7 +47,7 @@ const WorkerPath = "/c/sw.js"
 // Options are what the booth form needs.
 type Options struct {
 	Capture      *capture.Service // finds conferences and takes submissions
-	Keys         kiosk.MAC        // checks kiosk device links; nil refuses them
+	Kiosk        *kiosk.Links     // checks kiosk device links, revocations too; nil refuses them
 	Log          *slog.Logger
 	MaxBodyBytes int64 // largest form submission
 	// ClientIP returns the visitor's address as the server resolved it.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -38,7 +39,7 @@ func (b *Booth) ServeForm(w http.ResponseWriter, r *http.Request) {
 		b.notice(w, r, cat, c, kioskMode{}, err)
 		return
 	}
-	k, err := b.kioskOf(c, q.Get("kiosk"), q.Get("device"))
+	k, err := b.kioskOf(r.Context(), c, q.Get("kiosk"), q.Get("device"))
 	if err != nil {
 		b.notice(w, r, cat, c, kioskMode{}, err)
 		return
@@ -64,7 +65,7 @@ func (b *Booth) Submit(w http.ResponseWriter, r *http.Request) {
 	}
 	cat = b.langs.pick(values.Get("lang"), r.Header.Get("Accept-Language"))
 	token := values.Get("kiosk")
-	k, err := b.kioskOf(c, token, token)
+	k, err := b.kioskOf(r.Context(), c, token, token)
 	if err != nil {
 		b.notice(w, r, cat, c, kioskMode{}, err)
 		return
@@ -134,14 +135,15 @@ func (b *Booth) conference(ctx context.Context, slug string) (*leadcap.Conferenc
 
 // kioskOf returns the kiosk mode that kioskParam ("1" or a token) and
 // device (a token) ask for on conference c. A device token must be signed
-// for c: a forged one is an EFORBIDDEN error, an expired one EGONE.
-func (b *Booth) kioskOf(c *leadcap.Conference, kioskParam, device string) (kioskMode, error) {
+// for c: a forged one is an EFORBIDDEN error, an expired, revoked or
+// replaced one EGONE.
+func (b *Booth) kioskOf(ctx context.Context, c *leadcap.Conference, kioskParam, device string) (kioskMode, error) {
 	switch {
 	case device != "" && device != "1":
-		if b.opts.Keys == nil {
+		if b.opts.Kiosk == nil {
 			return kioskMode{}, leadcap.Errorf(leadcap.EFORBIDDEN, "kiosk device links are not enabled")
 		}
-		d, err := kiosk.Verify(b.opts.Keys, device, c.ID, b.opts.Now())
+		d, err := b.opts.Kiosk.Verify(ctx, device, c.ID, b.opts.Now())
 		if err != nil {
 			return kioskMode{}, err
 		}
@@ -179,6 +181,8 @@ func (b *Booth) notice(w http.ResponseWriter, r *http.Request, cat *catalog, c *
 		v.Title, v.Text = cat.T("notice.draft"), cat.T("notice.draft_text", "conference", name)
 	case code == leadcap.ECONFLICT:
 		v.Title, v.Text = cat.T("notice.closed"), cat.T("notice.closed_text", "conference", name)
+	case errors.Is(err, kiosk.ErrRevoked):
+		v.Title, v.Text = cat.T("notice.device_revoked"), cat.T("notice.device_revoked_text")
 	case code == leadcap.EFORBIDDEN || code == leadcap.EGONE:
 		v.Title, v.Text = cat.T("notice.device"), cat.T("notice.device_text")
 	case code == leadcap.EINTERNAL || code == leadcap.EUNAVAILABLE:

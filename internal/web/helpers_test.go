@@ -37,7 +37,7 @@ func newTestServer(t *testing.T, dsn string) *testServer {
 		Capture:      capture.New(st, nil),
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxBodyBytes: 64 << 10,
-		Keys:         keys,
+		Kiosk:        kiosk.NewLinks(keys, st),
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
