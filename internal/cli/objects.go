@@ -327,8 +327,11 @@ func getObject(ctx context.Context, env *Env, asJSON bool, cfg config.Config, ob
 				kind = k
 			}
 		}
-		if kind == "" {
-			return fmt.Errorf("objects get --decrypt: only raw/ and exports/ objects are encrypted; %s is stored as it is", key)
+		switch {
+		case kind == "" && strings.HasPrefix(key, "backups/"):
+			return errors.New("objects get --decrypt: a backup opens with leadcap backup verify and leadcap restore")
+		case kind == "":
+			return fmt.Errorf("objects get --decrypt: %s is stored in clear; only raw/ and exports/ objects are opened here", key)
 		}
 	}
 	r, info, err := openVersion(ctx, objects, key, version)
