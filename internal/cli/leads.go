@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -239,15 +240,22 @@ func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, 
 			lease.Local().Format(time.TimeOnly))
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("leads erase: stopped before purging raw copies in flight: run the same erasure again by --id: %w", ctx.Err())
 		case <-time.After(time.Until(lease)):
 		}
 		for i := range rep.Leads {
-			n, err := objects.Purge(ctx, rep.Leads[i].RawKey)
+			n, err := objects.Purge(context.WithoutCancel(ctx), rep.Leads[i].RawKey)
 			if err != nil {
 				return err
 			}
 			rep.Leads[i].RawVersions += n
+		}
+		if ctx.Err() != nil {
+			var keys []string
+			for _, l := range rep.Leads {
+				keys = append(keys, l.RawKey)
+			}
+			return fmt.Errorf("leads erase: stopped before %s, until when a raw copy in flight may still land: then run leadcap objects purge on %s",
+				lease.Local().Format(time.TimeOnly), strings.Join(keys, ", "))
 		}
 	}
 	if purgeExports {

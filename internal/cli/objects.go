@@ -20,7 +20,7 @@ import (
 	"github.com/leadcap/leadcap/internal/store"
 )
 
-const objectsUsage = `objects list|du|get|restore [KEY|PREFIX] [flags]
+const objectsUsage = `objects list|du|get|restore|purge [KEY|PREFIX] [flags]
 
   list [PREFIX]                  the objects under PREFIX: key, size and time of the latest version
        --versions                every version and delete marker instead, newest first within a key
@@ -32,6 +32,8 @@ const objectsUsage = `objects list|du|get|restore [KEY|PREFIX] [flags]
                                  opens a raw/ or exports/ object with the key ring (audited)
   restore KEY --version V        make version V the latest again: a new version with its bytes, so
                                  every version and delete marker after it stays (audited)
+  purge KEY                      remove every version and delete marker of KEY for good (audited);
+                                 a person's leads and raw copies go with leadcap leads erase
 
   A PREFIX is a plain string prefix: raw/2027/03/ lists March 2027, raw/2027/0 the first nine months.`
 
@@ -39,6 +41,7 @@ const objectsUsage = `objects list|du|get|restore [KEY|PREFIX] [flags]
 const (
 	auditObjectRestore = "object.restore"
 	auditObjectDecrypt = "object.decrypt"
+	auditObjectPurge   = "object.purge"
 )
 
 func runObjects(ctx context.Context, env *Env, args []string) error {
@@ -71,7 +74,7 @@ func runObjects(ctx context.Context, env *Env, args []string) error {
 		if err := validPrefix(arg); err != nil {
 			return fmt.Errorf("objects %s: %w", verb, err)
 		}
-	case "get", "restore":
+	case "get", "restore", "purge":
 		if len(rest) != 1 {
 			return fmt.Errorf("objects %s: want one object key", verb)
 		}
@@ -82,7 +85,7 @@ func runObjects(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("objects restore: --version is required (leadcap objects list --versions %s shows them)", arg)
 		}
 	default:
-		return fmt.Errorf("objects: unknown verb %q (want list, du, get or restore)", verb)
+		return fmt.Errorf("objects: unknown verb %q (want list, du, get, restore or purge)", verb)
 	}
 	cfg, err := c.load(env)
 	if err != nil {
@@ -100,6 +103,8 @@ func runObjects(ctx context.Context, env *Env, args []string) error {
 		return objectUsage(ctx, env, c.json, objects, arg)
 	case "get":
 		return getObject(ctx, env, c.json, cfg, objects, arg, *version, out, *decrypt)
+	case "purge":
+		return purgeObject(ctx, env, c.json, cfg, objects, arg)
 	}
 	return restoreObject(ctx, env, c.json, cfg, objects, arg, *version)
 }
@@ -469,5 +474,31 @@ func restoreObject(ctx context.Context, env *Env, asJSON bool, cfg config.Config
 	fmt.Fprintf(env.Stdout, "restored %s: version %s is the latest again, as new version %s (%d bytes, sha256 %s); the %d %s after it %s\n",
 		key, version, restored.Version, restored.Size, restored.SHA256, i,
 		plural(i, "version or delete marker", "versions and delete markers"), plural(i, "stays", "stay"))
+	return nil
+}
+
+// purgeObject removes every version and delete marker of a key, as the
+// guide's "aws s3 rm" of a raw file did for an erasure.
+func purgeObject(ctx context.Context, env *Env, asJSON bool, cfg config.Config, objects blob.Store, key string) error {
+	st, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := objects.Purge(ctx, key)
+	if err != nil {
+		return fmt.Errorf("objects purge: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("objects purge: no object %q, not even deleted: see leadcap objects list --versions", key)
+	}
+	if err := st.AppendAudit(ctx, leadcap.AuditEvent{Actor: export.ActorCLI, Action: auditObjectPurge,
+		Target: "object:" + key, Result: leadcap.AuditSuccess, Detail: map[string]string{"versions": fmt.Sprint(n)}}); err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(env.Stdout, map[string]any{"key": key, "purged": n})
+	}
+	fmt.Fprintf(env.Stdout, "purged %s: %d %s\n", key, n, plural(n, "version or delete marker", "versions and delete markers"))
 	return nil
 }

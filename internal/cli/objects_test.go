@@ -16,8 +16,9 @@ import (
 	"github.com/leadcap/leadcap/internal/store/storetest"
 )
 
-// TestObjectsCommands lists, measures, gets and restores the raw copies a
-// running server wrote, as the operations guide's "S3 Versioning" asks.
+// TestObjectsCommands lists, measures, gets, restores and purges the raw
+// copies a running server wrote, as the operations guide's "S3 Versioning"
+// asks.
 func TestObjectsCommands(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
@@ -163,6 +164,20 @@ func TestObjectsCommands(t *testing.T) {
 		}
 		if vs, _ := objects.Versions(ctx, keyA); len(vs) != 3 {
 			t.Fatalf("refused commands changed %s: %d versions", keyA, len(vs))
+		}
+
+		// purge removes every version and marker, on the record.
+		if out := in.must("objects", "purge", keyB); !strings.Contains(out, "purged "+keyB+": 3 versions and delete markers") {
+			t.Fatalf("purge:\n%s", out)
+		}
+		if _, err := objects.Versions(ctx, keyB); err == nil {
+			t.Fatalf("%s still has versions after purge", keyB)
+		}
+		if _, err := in.run("objects", "purge", keyB); err == nil || !strings.Contains(err.Error(), "no object") {
+			t.Fatalf("purge again: %v", err)
+		}
+		if out := in.must("audit", "list", "--action", "object.purge"); !strings.Contains(out, "object:"+keyB) || !strings.Contains(out, "versions=3") {
+			t.Fatalf("no audit event for the purge:\n%s", out)
 		}
 	})
 }

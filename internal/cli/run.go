@@ -52,7 +52,7 @@ func commands() map[string]command {
 		"tokens":      {"create, list and revoke personal access tokens for the API", runTokens},
 		"audit":       {"list the audit trail; verify its hash chain", runAudit},
 		"leads":       {"erase a person's leads (GDPR); archive old leads to a file", runLeads},
-		"objects":     {"list, measure, get and restore objects and their versions", runObjects},
+		"objects":     {"list, measure, get, restore and purge objects and their versions", runObjects},
 		"backup":      {"take, list, verify and prune backups of the database", runBackup},
 		"restore":     {"restore a backup, by time or key, into a new database", runRestore},
 	}
