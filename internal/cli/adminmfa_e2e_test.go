@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"strings"
 	"testing"
 
 	"github.com/leadcap/leadcap/internal/store/storetest"
@@ -100,4 +101,27 @@ func (s *session) call(method, path string, body any, want int) []byte {
 		s.csrf = tok.CSRF
 	}
 	return b
+}
+
+// TestFirstAdminIsToldAboutMFA: the first start's message with the first
+// admin's password names the MFA step when admins need it, and only then.
+func TestFirstAdminIsToldAboutMFA(t *testing.T) {
+	for _, c := range []struct {
+		setting string
+		told    bool
+	}{{"", true}, {"false", false}} {
+		in := newInstance(t, storetest.SQLite(t), map[string]string{})
+		if c.setting != "" {
+			in.env["LEADCAP_REQUIRE_ADMIN_MFA"] = c.setting
+		}
+		srv := in.serve()
+		msg := srv.stderr.String()
+		if !strings.Contains(msg, "temporary password: ") {
+			t.Fatalf("no first admin message:\n%s", msg)
+		}
+		if got := strings.Contains(msg, "Then turn on MFA"); got != c.told {
+			t.Errorf("REQUIRE_ADMIN_MFA=%q: MFA step in the message: %v, want %v\n%s", c.setting, got, c.told, msg)
+		}
+		srv.stop()
+	}
 }

@@ -34,11 +34,15 @@ func firstAdmin(ctx context.Context, env *Env, ident *identity.Service, cfg conf
 		return nil
 	}
 	log.Info("created the first admin; its temporary password is on the terminal", "component", "identity")
+	mfaStep := ""
+	if cfg.RequireAdminMFA {
+		mfaStep = "\nThen turn on MFA (the console's Account page): an admin can do nothing else until then."
+	}
 	fmt.Fprintf(env.Stderr, "\nleadcap: created the first admin account. This password is shown only once:\n\n"+
 		"    email:              %s\n    temporary password: %s\n\n"+
-		"Sign in with it within %s (until %s) and choose a new password.\n"+
+		"Sign in with it within %s (until %s) and choose a new password.%s\n"+
 		"Lost it? Run: leadcap users reset-password %s\n\n",
-		u.Email, temp, humanDuration(cfg.TempPasswordTTL), u.PasswordExpiresAt.Format(time.RFC3339), u.Email)
+		u.Email, temp, humanDuration(cfg.TempPasswordTTL), u.PasswordExpiresAt.Format(time.RFC3339), mfaStep, u.Email)
 	return nil
 }
 
