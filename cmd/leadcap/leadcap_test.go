@@ -407,9 +407,10 @@ func TestNoPlaintextInDataDir(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// Stored exports are sealed too, and an XLSX workbook leaves nothing
-	// behind in the data directory's tmp/; the download is in clear. An
-	// admin with a chosen password exports with a token from the CLI.
-	leadcapCmd(t, dir, "users", "create", "--email", "exporter@example.com", "--role", "admin")
+	// behind in the data directory's tmp/; the download is in clear. A
+	// staff user allowed to export, with a chosen password, exports with a
+	// token from the CLI (an admin would first need MFA).
+	leadcapCmd(t, dir, "users", "create", "--email", "exporter@example.com", "--role", "staff", "--permissions", "leads:export")
 	exporter, err := st.User(context.Background(), "exporter@example.com")
 	if err != nil {
 		t.Fatal(err)
