@@ -118,25 +118,23 @@ func (s *Service) Submit(ctx context.Context, in *intake.Input, meta Meta) (lead
 	if !meta.Trusted && lead.Source != leadcap.SourceForm && lead.Source != leadcap.SourceKiosk {
 		return leadcap.CaptureResult{}, nil, leadcap.FieldErrors(map[string]string{"source": "must be form or kiosk for a public submission"})
 	}
+	device := meta.KioskDevice
 	if s.forms != nil {
 		ip, _ := netip.ParseAddr(meta.ClientIP)
-		reason, err := s.forms.Screen(ctx, c, in, shield.Caller{Trusted: meta.Trusted, KioskDevice: meta.KioskDevice,
+		reason, verified, err := s.forms.Screen(ctx, c, in, shield.Caller{Trusted: meta.Trusted, KioskDevice: meta.KioskDevice,
 			ClientIP: ip, Route: meta.Route})
 		if err != nil {
 			return leadcap.CaptureResult{}, nil, err
 		}
 		lead.Spam, lead.SpamReason = reason != "", reason
+		if device == "" {
+			device = verified
+		}
 	}
 	if !meta.Trusted {
 		// A lead is stamped with a kiosk device only on the word of that
 		// device's link: a stranger's claim to be "tablet-3" is dropped,
 		// and a link's own device wins over any other id sent with it.
-		device := meta.KioskDevice
-		if device == "" && s.forms != nil {
-			if device, err = s.forms.KioskDevice(ctx, in, c); err != nil {
-				return leadcap.CaptureResult{}, nil, err
-			}
-		}
 		lead.DeviceID = device
 	}
 	lead.Consent.IP = meta.ClientIP

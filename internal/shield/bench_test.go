@@ -213,7 +213,7 @@ func BenchmarkFormScreen(b *testing.B) {
 	now = now.Add(time.Minute)
 	in := &intake.Input{RenderToken: tok, SubmissionID: "s-1"}
 	ctx := context.Background()
-	if reason, err := f.Screen(ctx, c, in, shield.Caller{}); reason != "" || err != nil {
+	if reason, _, err := f.Screen(ctx, c, in, shield.Caller{}); reason != "" || err != nil {
 		b.Fatalf("screen: %q %v", reason, err)
 	}
 	b.ReportAllocs()

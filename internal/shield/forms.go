@@ -160,20 +160,27 @@ func (f *Forms) Fields(c *leadcap.Conference) template.HTML {
 // returns the reason of the first that fails, or "" when all pass. Before
 // the defences it takes a token from c's rate limit, whose refusal is the
 // one error a client sees. A reason is never an error: the caller stores
-// the lead as spam and answers as for any lead.
-func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.Input, caller Caller) (string, error) {
+// the lead as spam and answers as for any lead. Screen also returns the id
+// of the kiosk device whose token in carries, when it verified one.
+func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.Input, caller Caller) (reason, device string, err error) {
 	if caller.Trusted {
-		return "", nil
+		return "", "", nil
 	}
 	if f.o.Shield != nil {
 		if err := f.o.Shield.AllowConference(ctx, c.ID, caller.ClientIP, caller.Route); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	device, err := f.KioskDevice(ctx, in, c)
-	if err != nil {
-		return "", err
+	if device, err = f.kioskDevice(ctx, in, c); err != nil {
+		return "", "", err
 	}
+	reason, err = f.defences(ctx, c, in, caller, device)
+	return reason, device, err
+}
+
+// defences runs Screen's checks after the device token, device being the
+// verified token's device or "".
+func (f *Forms) defences(ctx context.Context, c *leadcap.Conference, in *intake.Input, caller Caller, device string) (string, error) {
 	d := f.o.Defences
 	if d.Honeypot && !c.Defences.HoneypotOff && strings.TrimSpace(in.Website) != "" {
 		return ReasonHoneypot, nil
@@ -229,10 +236,10 @@ func (f *Forms) Screen(ctx context.Context, c *leadcap.Conference, in *intake.In
 	return "", nil
 }
 
-// KioskDevice returns the id of the kiosk device whose token in carries,
+// kioskDevice returns the id of the kiosk device whose token in carries,
 // if VerifyDevice accepts it for c; "" when there is none or it proves
 // nothing; an error when the submission must be refused for it.
-func (f *Forms) KioskDevice(ctx context.Context, in *intake.Input, c *leadcap.Conference) (string, error) {
+func (f *Forms) kioskDevice(ctx context.Context, in *intake.Input, c *leadcap.Conference) (string, error) {
 	if in.DeviceToken == "" || f.o.VerifyDevice == nil {
 		return "", nil
 	}
