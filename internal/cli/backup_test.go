@@ -229,12 +229,25 @@ func TestServeTakesAndPrunesBackups(t *testing.T) {
 		old := plantOldBackup(t, in, 40*24*time.Hour)
 
 		srv := in.serve()
-		var list []backupJSON
-		waitFor(t, 20*time.Second, "a scheduled backup and the old one removed", func() bool {
-			list = nil
-			json.Unmarshal([]byte(in.must("backup", "list", "--json")), &list)
-			return len(list) >= 1 && list[len(list)-1].Key != old
+		// The expiry's audit event is written after its versions are
+		// purged, so once both events are there the pass is over.
+		waitFor(t, 20*time.Second, "a scheduled backup and the old one expired", func() bool {
+			var audit []struct {
+				Action string `json:"action"`
+				Actor  string `json:"actor"`
+			}
+			json.Unmarshal([]byte(in.must("audit", "list", "--action", "backup", "--json")), &audit)
+			actions := map[string]bool{}
+			for _, a := range audit {
+				actions[a.Action+" by "+a.Actor] = true
+			}
+			return actions["backup.create by system"] && actions["backup.expire by system"]
 		})
+		var list []backupJSON
+		json.Unmarshal([]byte(in.must("backup", "list", "--json")), &list)
+		if len(list) < 1 || slices.ContainsFunc(list, func(b backupJSON) bool { return b.Key == old }) {
+			t.Fatalf("backups after the scheduled pass: %+v (old %s)", list, old)
+		}
 		if _, err := os.Stat(filepath.Join(in.env["LEADCAP_DATA_DIR"], "objects", "objects", old)); !os.IsNotExist(err) {
 			t.Errorf("the old backup's versions are still there: %v", err)
 		}
@@ -243,18 +256,6 @@ func TestServeTakesAndPrunesBackups(t *testing.T) {
 		if value(fams, "leadcap_backups_total", map[string]string{"result": "success"}) < 1 ||
 			value(fams, "leadcap_backup_last_success_timestamp_seconds", nil) < float64(time.Now().Add(-time.Minute).Unix()) {
 			t.Errorf("backup metrics:\n%s", srv.scrapeText(t))
-		}
-		var audit []struct {
-			Action string `json:"action"`
-			Actor  string `json:"actor"`
-		}
-		json.Unmarshal([]byte(in.must("audit", "list", "--action", "backup", "--json")), &audit)
-		actions := map[string]bool{}
-		for _, a := range audit {
-			actions[a.Action+" by "+a.Actor] = true
-		}
-		if !actions["backup.create by system"] || !actions["backup.expire by system"] {
-			t.Errorf("audit: %+v", audit)
 		}
 	})
 }
