@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -291,4 +292,86 @@ func TestOutboxKeepsAnArchivedLeadsCopies(t *testing.T) {
 			t.Fatalf("versions after the stale copy: %+v, %v; want only %s, the archive's", vs, err, kept[0].Version)
 		}
 	})
+}
+
+// TestOutboxWaitsForAConcurrentDeletion checks the PostgreSQL half of the
+// ordering argument in RunOnce: a lead's deletion that holds its submission
+// row, uncommitted, when the worker completes the copy makes the worker
+// wait, and once it commits the worker sees the row gone and removes the
+// version it wrote. (On SQLite the single writer runs the two one after
+// the other; TestOutboxRemovesTheCopyOfAnErasedLead covers both orders.)
+func TestOutboxWaitsForAConcurrentDeletion(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.Postgres(t)
+	st, _, c := openStore(t, dsn, nil)
+	objects, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer objects.Close()
+	l := &leadcap.Lead{ConferenceID: c.ID, SubmissionID: "s1", Email: "a@example.com", FirstName: "Ana", Source: "form",
+		Consent: leadcap.Consent{Contact: true, Version: 1, TextHash: "h", At: time.Now()}}
+	r, err := st.CaptureLead(ctx, l, l.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := store.RawObjectKey(c.ID, r.LeadID)
+	gate := &blobtest.Gate{Store: objects, After: true, Held: make(chan string), Release: make(chan struct{})}
+	var logs bytes.Buffer
+	w := &outbox.Worker{Store: st, Blob: gate, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.RunOnce(ctx)
+		done <- err
+	}()
+	<-gate.Held // the version is stored
+
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var holder int
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&holder); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DELETE FROM submissions WHERE lead_id = $1`, `DELETE FROM leads WHERE id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, r.LeadID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate.Release)
+	// Wait until the worker's UPDATE waits for the deletion's row lock.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`,
+			holder).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker never waited for the deletion's row lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if vs, err := objects.Versions(ctx, key); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("raw copy of the deleted lead left: %+v, %v", vs, err)
+	}
+	if !strings.Contains(logs.String(), "raw copy of a deleted lead removed") {
+		t.Fatalf("removal not logged:\n%s", logs.String())
+	}
 }
