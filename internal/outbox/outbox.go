@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -108,8 +107,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		parallel = 4
 	}
 	failed := make([]error, len(items))
-	versions := make(map[int64]string, len(items)) // by Seq: the version each Put wrote
-	var mu sync.Mutex
+	written := make([]string, len(items)) // the version each Put stored
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel)
 	for i, it := range items {
@@ -119,17 +117,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			body, err := json.Marshal(RawObject{it.ConferenceID, it.LeadID, it.SubmissionID, it.ReceivedAt, it.Sealed})
 			if err == nil {
 				var info blob.Info
-				if info, err = w.Blob.Put(ctx, it.ObjectKey, bytes.NewReader(body)); err == nil {
-					mu.Lock()
-					versions[it.Seq] = info.Version
-					mu.Unlock()
-				}
+				info, err = w.Blob.Put(ctx, it.ObjectKey, bytes.NewReader(body))
+				written[i] = info.Version
 			}
 			failed[i] = err
 		})
 	}
 	wg.Wait()
 	var done []store.OutboxItem
+	versions := map[int64]string{} // of done, by Seq
 	for i, it := range items {
 		if err := failed[i]; err != nil {
 			next := now().Add(Backoff(it.Attempts))
@@ -143,6 +139,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		done = append(done, it)
+		versions[it.Seq] = written[i]
 	}
 	if len(done) == 0 {
 		return 0, nil
@@ -170,9 +167,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	// Either way no version written here outlives the deletion, whatever
 	// the order of the commits, and a restart of the process that deleted
 	// does not matter. Left open: this process stopping between a Put and
-	// the removal below, or the object store failing that removal (logged
-	// with the key to purge); leadcap leads erase purges again after the
-	// lease for that.
+	// the removal below, the database failing CompleteOutbox, or the object
+	// store failing the removal (logged with the key to purge); leadcap
+	// leads erase purges again after the lease for those.
 	//
 	// Only the version written here is removed, not every version of the
 	// key: an archive keeps its leads' raw copies, and a stale copy (this
@@ -186,13 +183,14 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w.Metrics.OutboxCopied(len(done))
-	return len(done), w.removeCopies(cctx, gone, versions)
+	w.removeCopies(cctx, gone, versions)
+	return len(done), nil
 }
 
 // removeCopies removes the versions just written for items whose lead was
-// deleted after they were claimed.
-func (w *Worker) removeCopies(ctx context.Context, gone []store.OutboxItem, versions map[int64]string) error {
-	var errs []error
+// deleted after they were claimed. A removal that fails is logged with the
+// key, as an error of the outbox; nothing would try it again.
+func (w *Worker) removeCopies(ctx context.Context, gone []store.OutboxItem, versions map[int64]string) {
 	for _, it := range gone {
 		err := w.Blob.DeleteVersion(ctx, it.ObjectKey, versions[it.Seq])
 		if errors.Is(err, blob.ErrNotFound) {
@@ -204,16 +202,11 @@ func (w *Worker) removeCopies(ctx context.Context, gone []store.OutboxItem, vers
 			w.Log.Error("raw copy of a deleted lead left in the object store: run leadcap objects purge on it",
 				"component", "outbox", "key", it.ObjectKey, "err", err)
 			w.Metrics.Error("outbox")
-			errs = append(errs, err)
 			continue
 		}
 		w.Log.Info("raw copy of a deleted lead removed", "component", "outbox", "key", it.ObjectKey)
 		w.Metrics.OutboxRemoved(1)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("outbox: remove raw copies of deleted leads: %w", errors.Join(errs...))
-	}
-	return nil
 }
 
 // Backoff is the wait before retry number attempts+1: 1s doubling to at
