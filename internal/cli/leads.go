@@ -231,7 +231,11 @@ func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, 
 		}
 	}
 	// A raw copy an outbox worker held when its lead went may land after
-	// the purge: once the worker's lease is over, purge again.
+	// the purge. The worker then removes it itself (outbox.Worker.RunOnce),
+	// unless it stops between writing and removing it: killed, its machine
+	// down, or the object store failing the removal. Once the lease is
+	// over, a copy still to come is one its worker will remove, and what a
+	// stopped worker left is there: purge again.
 	if now := time.Now(); lease.After(now) {
 		if limit := now.Add(cfg.OutboxLease); lease.After(limit) {
 			lease = limit // a retry scheduled later is no copy in flight

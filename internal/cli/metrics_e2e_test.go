@@ -147,7 +147,7 @@ func TestMetricsFamilies(t *testing.T) {
 		"leadcap_http_requests_total", "leadcap_http_request_duration_seconds", "leadcap_leads_captured_total",
 		"leadcap_lead_submissions_total", "leadcap_validation_failures_total", "leadcap_spam_quarantined_total",
 		"leadcap_shield_blocks_total", "leadcap_rate_limited_total", "leadcap_errors_total", "leadcap_failed_logins_total",
-		"leadcap_exports_total", "leadcap_export_rows_total", "leadcap_export_bytes_total", "leadcap_outbox_copied_total",
+		"leadcap_exports_total", "leadcap_export_rows_total", "leadcap_export_bytes_total", "leadcap_outbox_copied_total", "leadcap_outbox_removed_total",
 		"leadcap_outbox_pending", "leadcap_outbox_lag_seconds", "leadcap_database_size_bytes",
 		"leadcap_object_store_size_bytes", "leadcap_alarm_firing", "leadcap_alarm_notifications_total",
 		"leadcap_build_info", "go_goroutines", "go_memstats_heap_alloc_bytes", "go_build_info",

@@ -80,6 +80,7 @@ type Metrics struct {
 	exportRows    prometheus.Counter
 	exportBytes   prometheus.Counter
 	outboxCopied  prometheus.Counter
+	outboxRemoved prometheus.Counter
 	alarmFiring   *prometheus.GaugeVec
 	notifications *prometheus.CounterVec
 	backups       *prometheus.CounterVec
@@ -123,6 +124,8 @@ func New(version string, now func() time.Time) *Metrics {
 	m.exportRows = f.counter("export_rows_total", "Leads written by completed exports.")
 	m.exportBytes = f.counter("export_bytes_total", "Bytes written by completed exports.")
 	m.outboxCopied = f.counter("outbox_copied_total", "Raw lead copies written to the object store by the outbox.")
+	m.outboxRemoved = f.counter("outbox_removed_total",
+		"Raw lead copies the outbox removed right after writing them, because their lead had been deleted (erased, archived) meanwhile.")
 	m.alarmFiring = f.gaugeVec("alarm_firing", "1 while the built-in alarm is in state ALARM, else 0.", "alarm")
 	m.notifications = f.counterVec("alarm_notifications_total",
 		"Alarm notifications by channel and outcome (sent, or failed after every retry).", "channel", "result")
@@ -366,6 +369,15 @@ func (m *Metrics) OutboxCopied(n int) {
 		return
 	}
 	m.outboxCopied.Add(float64(n))
+}
+
+// OutboxRemoved records n raw lead copies removed again by the outbox
+// because their lead was deleted while they were being written.
+func (m *Metrics) OutboxRemoved(n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.outboxRemoved.Add(float64(n))
 }
 
 // SetOutbox records how many raw copies wait and when the oldest was queued

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -106,6 +107,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		parallel = 4
 	}
 	failed := make([]error, len(items))
+	written := make([]string, len(items)) // the version each Put stored
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel)
 	for i, it := range items {
@@ -114,13 +116,16 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			defer func() { <-sem }()
 			body, err := json.Marshal(RawObject{it.ConferenceID, it.LeadID, it.SubmissionID, it.ReceivedAt, it.Sealed})
 			if err == nil {
-				_, err = w.Blob.Put(ctx, it.ObjectKey, bytes.NewReader(body))
+				var info blob.Info
+				info, err = w.Blob.Put(ctx, it.ObjectKey, bytes.NewReader(body))
+				written[i] = info.Version
 			}
 			failed[i] = err
 		})
 	}
 	wg.Wait()
 	var done []store.OutboxItem
+	versions := map[int64]string{} // of done, by Seq
 	for i, it := range items {
 		if err := failed[i]; err != nil {
 			next := now().Add(Backoff(it.Attempts))
@@ -134,14 +139,74 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		done = append(done, it)
+		versions[it.Seq] = written[i]
 	}
-	if len(done) > 0 {
-		if err := w.Store.CompleteOutbox(ctx, done...); err != nil {
-			return 0, err
-		}
-		w.Metrics.OutboxCopied(len(done))
+	if len(done) == 0 {
+		return 0, nil
 	}
+	// The copies are written: record them, and remove those of leads
+	// deleted meanwhile, even if ctx ends now (serve stopping), since
+	// nothing would come back for the copy of a lead that is gone.
+	//
+	// This closes the race with every deletion of a lead (store.EraseLead,
+	// the API's and the console's DELETE, a conference deleted with its
+	// leads, an archive). A deletion commits its transaction, then purges
+	// the lead's raw key. CompleteOutbox's statement starts after each Put
+	// above has returned, that is after its version is stored and visible:
+	//   - If the deletion committed before that statement, the statement
+	//     does not find the submission and the item comes back as gone; the
+	//     version is removed below. On SQLite the single writer runs the two
+	//     transactions one after the other; on PostgreSQL (READ COMMITTED) a
+	//     statement sees what committed before it began, and an UPDATE that
+	//     meets a row a concurrent DELETE holds waits for it and skips the
+	//     row once the DELETE commits.
+	//   - Otherwise the statement found the row, so the deletion commits
+	//     after it (on PostgreSQL it waits for this transaction's row lock),
+	//     hence after the Put, and its purge, which follows its commit, finds
+	//     and removes the version.
+	// Either way no version written here outlives the deletion, whatever
+	// the order of the commits, and a restart of the process that deleted
+	// does not matter. Left open: this process stopping between a Put and
+	// the removal below, the database failing CompleteOutbox, or the object
+	// store failing the removal (logged with the key to purge); leadcap
+	// leads erase purges again after the lease for those.
+	//
+	// Only the version written here is removed, not every version of the
+	// key: an archive keeps its leads' raw copies, and a stale copy (this
+	// worker's lease ran out and another worker wrote and completed the
+	// same submission before the archive) must not take them along. Every
+	// version that lands after a deletion's purge is removed by the worker
+	// that wrote it, so that is enough for an erasure.
+	cctx := context.WithoutCancel(ctx)
+	gone, err := w.Store.CompleteOutbox(cctx, done...)
+	if err != nil {
+		return 0, err
+	}
+	w.Metrics.OutboxCopied(len(done))
+	w.removeCopies(cctx, gone, versions)
 	return len(done), nil
+}
+
+// removeCopies removes the versions just written for items whose lead was
+// deleted after they were claimed. A removal that fails is logged with the
+// key, as an error of the outbox; nothing would try it again.
+func (w *Worker) removeCopies(ctx context.Context, gone []store.OutboxItem, versions map[int64]string) {
+	for _, it := range gone {
+		err := w.Blob.DeleteVersion(ctx, it.ObjectKey, versions[it.Seq])
+		if errors.Is(err, blob.ErrNotFound) {
+			continue // the deletion's own purge came after the Put
+		}
+		if err != nil {
+			// The key names the conference and the lead by id, as the
+			// audit trail does: no personal data.
+			w.Log.Error("raw copy of a deleted lead left in the object store: run leadcap objects purge on it",
+				"component", "outbox", "key", it.ObjectKey, "err", err)
+			w.Metrics.Error("outbox")
+			continue
+		}
+		w.Log.Info("raw copy of a deleted lead removed", "component", "outbox", "key", it.ObjectKey)
+		w.Metrics.OutboxRemoved(1)
+	}
 }
 
 // Backoff is the wait before retry number attempts+1: 1s doubling to at

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/leadcap/leadcap"
+	"github.com/leadcap/leadcap/internal/blob"
+	"github.com/leadcap/leadcap/internal/blob/blobtest"
 	"github.com/leadcap/leadcap/internal/outbox"
 	"github.com/leadcap/leadcap/internal/store"
 	"github.com/leadcap/leadcap/internal/store/storetest"
@@ -187,4 +190,50 @@ func mustConferenceID(t *testing.T, ts *testServer, slug string) string {
 		t.Fatal(err)
 	}
 	return c.ID
+}
+
+// TestDeleteWhileTheRawCopyIsInFlight deletes a lead through the API, alone
+// or with its conference, while an outbox worker holds its raw copy claimed
+// but not yet written: once the copy lands and the worker is done, no
+// version of the raw key is left.
+func TestDeleteWhileTheRawCopyIsInFlight(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		ts := newTestServer(t, dsn)
+		admin := ts.mustLogin(t, ts.mustAccount(t, leadcap.RoleAdmin), "10.2.0.1")
+		for _, tt := range []struct {
+			slug string
+			path func(c *leadcap.Conference, lead string) string
+		}{
+			{"lead", func(_ *leadcap.Conference, lead string) string { return "/api/v1/leads/" + lead }},
+			{"conference", func(c *leadcap.Conference, _ string) string { return "/api/v1/conferences/" + c.ID + "?force=true" }},
+		} {
+			t.Run(tt.slug, func(t *testing.T) {
+				c := ts.mustConference(t, tt.slug, leadcap.StatusOpen)
+				id := ts.mustLeadWith(t, map[string]any{"conference": tt.slug, "submission_id": tt.slug, "email": tt.slug + "@example.com"})
+				key := store.RawObjectKey(c.ID, id)
+				gate := &blobtest.Gate{Store: ts.blob, Held: make(chan string), Release: make(chan struct{})}
+				w := &outbox.Worker{Store: ts.store, Blob: gate, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+				done := make(chan error, 1)
+				go func() {
+					_, err := w.RunOnce(ctx)
+					done <- err
+				}()
+				if held := <-gate.Held; held != key {
+					t.Fatalf("worker holds %s, want %s", held, key)
+				}
+				path := tt.path(c, id)
+				if r := admin.do(t, "DELETE", path, nil); r.status != 204 {
+					t.Fatalf("DELETE %s: %d %s", path, r.status, r.raw)
+				}
+				close(gate.Release)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if vs, err := ts.blob.Versions(ctx, key); !errors.Is(err, blob.ErrNotFound) {
+					t.Fatalf("raw copy of the deleted lead outlives DELETE %s: %+v, %v", path, vs, err)
+				}
+			})
+		}
+	})
 }

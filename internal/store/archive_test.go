@@ -50,7 +50,7 @@ func TestDeleteArchivedLeads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CompleteOutbox(ctx, items...); err != nil {
+		if _, err := s.CompleteOutbox(ctx, items...); err != nil {
 			t.Fatal(err)
 		}
 		waiting := capture(a, "waiting", old, false)

@@ -25,8 +25,11 @@ type Erasure struct {
 	RawVersions int
 	// RawLeaseUntil is set when one of the lead's submissions was still
 	// waiting for its raw copy, possibly claimed by an outbox worker: until
-	// then that copy may land in the object store after the purge, so an
-	// erasure purges RawKey again once this time has passed.
+	// then that copy may land in the object store after the purge. The
+	// worker removes a copy that lands after the lead went
+	// (outbox.Worker.RunOnce), unless it stops between writing and
+	// removing it; purging RawKey again once this time has passed removes
+	// what such a worker left.
 	RawLeaseUntil time.Time
 }
 

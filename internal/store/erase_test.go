@@ -76,7 +76,7 @@ func TestEraseLead(t *testing.T) {
 			}
 			done = append(done, it)
 		}
-		if err := s.CompleteOutbox(ctx, done...); err != nil {
+		if _, err := s.CompleteOutbox(ctx, done...); err != nil {
 			t.Fatal(err)
 		}
 		rawA := store.RawObjectKey(a.ID, pa)

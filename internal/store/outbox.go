@@ -68,10 +68,15 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease, waited time.D
 	return items, nil
 }
 
-// CompleteOutbox marks items as copied, in one statement.
-func (s *Store) CompleteOutbox(ctx context.Context, items ...OutboxItem) error {
+// CompleteOutbox marks items as copied, in one statement, and returns those
+// whose submission no longer exists: their lead was deleted (erased,
+// archived, or with its conference) after they were claimed, so the copy
+// just written belongs to nothing and the caller removes it again. Called
+// after the copies are written, the check sees every deletion that
+// committed before then; outbox.Worker.RunOnce says why that is enough.
+func (s *Store) CompleteOutbox(ctx context.Context, items ...OutboxItem) (gone []OutboxItem, err error) {
 	if len(items) == 0 {
-		return nil
+		return nil, nil
 	}
 	args := []any{false}
 	var in strings.Builder
@@ -82,15 +87,36 @@ func (s *Store) CompleteOutbox(ctx context.Context, items ...OutboxItem) error {
 		args = append(args, it.Seq)
 		in.WriteString("$" + strconv.Itoa(len(args)))
 	}
-	err := s.write(ctx, func(tx *Tx) error {
+	var copied map[int64]bool
+	err = s.write(ctx, func(tx *Tx) error {
+		copied = make(map[int64]bool, len(items)) // the writer may run fn twice
 		// The IN list varies with the batch: not worth a prepared statement.
-		_, err := tx.tx.ExecContext(tx.ctx, `UPDATE submissions SET pending = $1, last_error = '' WHERE seq IN (`+in.String()+`)`, args...)
-		return err
+		// On PostgreSQL the UPDATE waits for a concurrent DELETE of one of
+		// the rows and, once that commits, leaves the row out of RETURNING.
+		rows, err := tx.tx.QueryContext(tx.ctx, `UPDATE submissions SET pending = $1, last_error = ''
+			WHERE seq IN (`+in.String()+`) RETURNING seq`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				return err
+			}
+			copied[seq] = true
+		}
+		return rows.Err()
 	})
 	if err != nil {
-		return fmt.Errorf("store: complete outbox: %w", err)
+		return nil, fmt.Errorf("store: complete outbox: %w", err)
 	}
-	return nil
+	for _, it := range items {
+		if !copied[it.Seq] {
+			gone = append(gone, it)
+		}
+	}
+	return gone, nil
 }
 
 // RetryOutbox records a failed copy and when to try again.

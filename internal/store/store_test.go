@@ -309,11 +309,28 @@ func TestOutbox(t *testing.T) {
 		if len(retried) != 1 || retried[0].Attempts != 1 {
 			t.Fatalf("after retry: %+v", retried)
 		}
-		if err := s.CompleteOutbox(ctx, it); err != nil {
+		// A lead deleted after the claim: its item comes back as gone, the
+		// other is marked copied.
+		r2, err := s.CaptureLead(ctx, newLead(c, "s2", "b@example.com"), "b@example.com")
+		if err != nil {
 			t.Fatal(err)
+		}
+		claimed, err := s.ClaimOutbox(ctx, 10, time.Minute, 0)
+		if err != nil || len(claimed) != 1 || claimed[0].LeadID != r2.LeadID {
+			t.Fatalf("claim of the second lead: %+v, %v", claimed, err)
+		}
+		if _, err := s.DeleteLead(ctx, r2.LeadID); err != nil {
+			t.Fatal(err)
+		}
+		gone, err := s.CompleteOutbox(ctx, it, claimed[0])
+		if err != nil || len(gone) != 1 || gone[0].Seq != claimed[0].Seq {
+			t.Fatalf("CompleteOutbox = %+v, %v; want the deleted lead's item as gone", gone, err)
 		}
 		if n, oldest, _ := s.OutboxStats(ctx); n != 0 || !oldest.IsZero() {
 			t.Fatalf("after complete: %d pending, oldest %v", n, oldest)
+		}
+		if gone, err := s.CompleteOutbox(ctx, it); err != nil || len(gone) != 0 {
+			t.Fatalf("completing a copied item again: %+v, %v", gone, err)
 		}
 	})
 }

@@ -1,6 +1,6 @@
 // Package blobtest is the conformance suite that every blob.Store backend
 // must pass. A backend's test calls Run with a function that opens a new,
-// empty store.
+// empty store. Gate holds a Put in flight, for tests of what races with one.
 package blobtest
 
 import (
@@ -805,4 +805,42 @@ type cancelReader struct{ cancel context.CancelFunc }
 func (r cancelReader) Read([]byte) (int, error) {
 	r.cancel()
 	return 0, io.EOF
+}
+
+// Gate wraps a Store so that a test can hold a Put while it is in flight:
+// each Put sends its key on Held, then waits until it receives from Release
+// (or its ctx ends) before it stores the version, or after it stored it
+// when After is set. The other methods go straight to the Store.
+type Gate struct {
+	blob.Store
+	After   bool
+	Held    chan string
+	Release chan struct{}
+}
+
+// Put stores through the wrapped Store, held as Gate says.
+func (g *Gate) Put(ctx context.Context, key string, r io.Reader) (blob.Info, error) {
+	hold := func() error {
+		select {
+		case g.Held <- key:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case <-g.Release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if !g.After {
+		if err := hold(); err != nil {
+			return blob.Info{}, err
+		}
+	}
+	info, err := g.Store.Put(ctx, key, r)
+	if g.After && err == nil {
+		err = hold()
+	}
+	return info, err
 }
