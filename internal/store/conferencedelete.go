@@ -27,6 +27,16 @@ func (s *Store) DeleteConference(ctx context.Context, id string, force bool) (in
 		if leads > 0 && !force {
 			return leadcap.Errorf(leadcap.ECONFLICT, "the conference has %d leads: delete them first, or have an admin force it", leads)
 		}
+		if leads > 0 && s.dialect == SQLite {
+			// As for an erased lead (deleteLeadRows): the leads' bytes are
+			// overwritten, not left in the file's free space. The cascade
+			// to their submissions, notes, tags and terms runs inside the
+			// DELETE, so it is covered too.
+			if _, err := tx.exec(`PRAGMA secure_delete = ON`); err != nil {
+				return err
+			}
+			defer tx.exec(`PRAGMA secure_delete = OFF`)
+		}
 		if _, err := tx.exec(`DELETE FROM leads WHERE conference_id = $1`, id); err != nil {
 			return err
 		}

@@ -166,6 +166,46 @@ func TestEraseLead(t *testing.T) {
 	})
 }
 
+// TestDeleteConferenceOverwritesItsLeads deletes a conference with its
+// leads and checks that the sealed data of its leads and their history is
+// gone from the SQLite files, not left in free space.
+func TestDeleteConferenceOverwritesItsLeads(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.SQLite(t)
+	s := MustOpen(t, dsn)
+	gone, kept := MustConference(t, s, "gone"), MustConference(t, s, "kept")
+	var traces [][]byte
+	for i := range 200 {
+		for _, c := range []*leadcap.Conference{gone, kept} {
+			email := fmt.Sprintf("p%d@example.com", i)
+			r, err := s.CaptureLead(ctx, newLead(c, fmt.Sprint("s", i), email), email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c != gone || i%20 != 0 {
+				continue
+			}
+			for _, q := range []string{`SELECT data FROM leads WHERE id = $1`, `SELECT data FROM submissions WHERE lead_id = $1`} {
+				got, err := s.BytesForTest(ctx, q, r.LeadID)
+				if err != nil || len(got) != 1 {
+					t.Fatalf("%s: %d rows, %v", q, len(got), err)
+				}
+				traces = append(traces, got...)
+			}
+		}
+	}
+	if n, err := s.DeleteConference(ctx, gone.ID, true); err != nil || n != 200 {
+		t.Fatalf("DeleteConference = %d, %v", n, err)
+	}
+	if err := s.TruncateWAL(ctx); err != nil {
+		t.Fatal(err)
+	}
+	findTraces(t, dsn, traces)
+	if n, err := s.CountForTest(ctx, `SELECT count(*) FROM leads WHERE conference_id = $1`, kept.ID); err != nil || n != 200 {
+		t.Fatalf("the other conference kept %d leads (%v), want 200", n, err)
+	}
+}
+
 // findTraces fails the test if a file of the SQLite database at dsn holds
 // one of traces.
 func findTraces(t *testing.T, dsn string, traces [][]byte) {
