@@ -132,7 +132,7 @@ func listKeys(ctx context.Context, env *Env, asJSON bool, st *store.Store, keys 
 		if k.Primary {
 			fmt.Fprintf(env.Stdout, "the primary key %d was added %s", k.ID, addedAt(k.AddedAt))
 			if k.AddedAt != nil {
-				fmt.Fprintf(env.Stdout, " (%d days ago)", int(time.Since(*k.AddedAt).Hours()/24))
+				fmt.Fprintf(env.Stdout, ", %s", daysAgo(time.Since(*k.AddedAt)))
 			}
 		}
 	}
@@ -145,6 +145,18 @@ func listKeys(ctx context.Context, env *Env, asJSON bool, st *store.Store, keys 
 		fmt.Fprintf(env.Stdout, "warning: %d stored values are sealed with %s: they cannot be read with this key file\n", u.Sealed.Total(), what)
 	}
 	return nil
+}
+
+// daysAgo says how long ago something was, in whole days.
+func daysAgo(d time.Duration) string {
+	switch days := int(d.Hours() / 24); days {
+	case 0:
+		return "today"
+	case 1:
+		return "1 day ago"
+	default:
+		return fmt.Sprintf("%d days ago", days)
+	}
 }
 
 func yesNo(b bool) string {

@@ -2,9 +2,11 @@ package crypto
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -206,5 +208,44 @@ func TestKeyFileWithoutAddedAt(t *testing.T) {
 	replaceFile(t, path, []byte(strings.Replace(string(old), `"version"`, `"added_at":{"primary":"2026-01-02T03:04:05Z"},"version"`, 1)), 0o600)
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `added_at: "primary" is not a key id`) {
 		t.Errorf("Load of a bad added_at: %v", err)
+	}
+}
+
+func TestConcurrentOpenOfRotatedKeys(t *testing.T) {
+	// Many requests of a server meet data another process sealed with
+	// keys it rotated in, while the server's own timer refreshes too.
+	server, dir := mustKeyRing(t)
+	other := mustLoad(t, dir)
+	const rotations, workers = 5, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, rotations*workers+1)
+	for range rotations {
+		if _, err := other.Rotate(dir); err != nil {
+			t.Fatal(err)
+		}
+		ct := mustSeal(t, other, []byte("new"), nil)
+		for range workers {
+			wg.Go(func() {
+				if got, err := server.Open(ct, nil); err != nil || string(got) != "new" {
+					errs <- fmt.Errorf("Open = %q, %v", got, err)
+				}
+				if _, err := server.Seal([]byte("x"), nil); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Go(func() {
+			if _, err := server.Refresh(); err != nil {
+				errs <- err
+			}
+		})
+		wg.Wait()
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if !equalKeyInfos(server.Keys(), other.Keys()) || len(server.Keys()) != rotations+1 {
+		t.Errorf("server keys %+v, want the file's %+v", server.Keys(), other.Keys())
 	}
 }
