@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"objects":     {"list, measure, get, restore and purge objects and their versions", runObjects},
 		"backup":      {"take, list, verify and prune backups of the database", runBackup},
 		"restore":     {"restore a backup, by time or key, into a new database", runRestore},
+		"keys":        {"list the encryption keys and what each seals; rotate to a new primary key", runKeys},
 	}
 }
 

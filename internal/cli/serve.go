@@ -156,6 +156,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			}}
 		p.Run(workCtx)
 	})
+	workers.Go(func() { refreshKeys(workCtx, keys, log, keyRefreshInterval) })
 	workers.Go(func() { evaluator.Run(workCtx) })
 	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { guard.Run(workCtx) })

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -29,11 +31,15 @@ const keyFileVersion = 1
 // few kilobytes even after many rotations.
 const maxKeyFileSize = 1 << 20
 
-// keyFile is the JSON layout of the key file: two tink JSON keysets.
+// keyFile is the JSON layout of the key file: two tink JSON keysets, and
+// when each AEAD key was added, by key id in decimal. AddedAt came later
+// than version 1: a file without it still loads, its keys' times unknown,
+// and an older leadcap reading a file with it ignores it.
 type keyFile struct {
-	Version int             `json:"version"`
-	AEAD    json.RawMessage `json:"aead"`
-	Index   json.RawMessage `json:"index"`
+	Version int                  `json:"version"`
+	AEAD    json.RawMessage      `json:"aead"`
+	Index   json.RawMessage      `json:"index"`
+	AddedAt map[string]time.Time `json:"added_at,omitempty"`
 }
 
 // errKeyFileExists is returned by writeKeyFile in create mode when another
@@ -42,32 +48,41 @@ var errKeyFileExists = errors.New("key file already exists")
 
 // readKeyFile reads and parses the key file at path. It refuses a file whose
 // permissions let anyone but its owner read or write it. A missing file
-// gives an error that wraps fs.ErrNotExist.
-func readKeyFile(path string) (keySets, error) {
+// gives an error that wraps fs.ErrNotExist. info describes the file read,
+// whenever it could be opened, even if its content was refused.
+func readKeyFile(path string) (ks keySets, info fs.FileInfo, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return keySets{}, err
+		return keySets{}, nil, err
 	}
 	defer f.Close()
 	// Stat the open file, not the path, so the mode checked is the mode of
 	// the bytes read.
-	info, err := f.Stat()
+	info, err = f.Stat()
 	if err != nil {
-		return keySets{}, err
+		return keySets{}, nil, err
 	}
 	// Windows has no Unix permission bits; access there is by ACL.
 	if perm := info.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return keySets{}, fmt.Errorf("%s has mode %04o, want 0600 or stricter because it holds secret keys (chmod 600 %s)",
+		return keySets{}, info, fmt.Errorf("%s has mode %04o, want 0600 or stricter because it holds secret keys (chmod 600 %s)",
 			path, perm, path)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
-		return keySets{}, err
+		return keySets{}, info, err
 	}
 	if len(data) > maxKeyFileSize {
-		return keySets{}, fmt.Errorf("%s is larger than %d bytes", path, maxKeyFileSize)
+		return keySets{}, info, fmt.Errorf("%s is larger than %d bytes", path, maxKeyFileSize)
 	}
-	return parseKeyFile(path, data)
+	ks, err = parseKeyFile(path, data)
+	return ks, info, err
+}
+
+// sameFile reports whether a and b describe the same, unchanged key file.
+// writeKeyFile replaces the file by rename, so a changed key file is a new
+// file; size and time catch one rewritten in place.
+func sameFile(a, b fs.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
 // parseKeyFile decodes the key file's bytes and checks both keysets.
@@ -93,7 +108,15 @@ func parseKeyFile(path string, data []byte) (keySets, error) {
 	if err := checkIndexKeyset(indexKH); err != nil {
 		return keySets{}, fmt.Errorf("%s: index keyset: %w", path, err)
 	}
-	return keySets{aead: aeadKH, index: indexKH}, nil
+	added := make(map[uint32]time.Time, len(kf.AddedAt))
+	for id, at := range kf.AddedAt {
+		n, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			return keySets{}, fmt.Errorf("%s: added_at: %q is not a key id", path, id)
+		}
+		added[uint32(n)] = at
+	}
+	return keySets{aead: aeadKH, index: indexKH, added: added}, nil
 }
 
 // readKeyset parses one cleartext tink JSON keyset.
@@ -129,7 +152,16 @@ func writeKeyFile(dir string, ks keySets, create bool) (err error) {
 	if err != nil {
 		return fmt.Errorf("index keyset: %w", err)
 	}
-	data, err := json.MarshalIndent(keyFile{Version: keyFileVersion, AEAD: aeadJSON, Index: indexJSON}, "", "  ")
+	kf := keyFile{Version: keyFileVersion, AEAD: aeadJSON, Index: indexJSON}
+	for id, at := range ks.added {
+		if hasKey(ks.aead, id) {
+			if kf.AddedAt == nil {
+				kf.AddedAt = make(map[string]time.Time, len(ks.added))
+			}
+			kf.AddedAt[strconv.FormatUint(uint64(id), 10)] = at.UTC()
+		}
+	}
+	data, err := json.MarshalIndent(kf, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -110,7 +111,7 @@ func TestLoadRejectsBadFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ks, err := newKeySets()
+		ks, err := newKeySets(time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,12 +123,12 @@ func TestLoadRejectsBadFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ks, _ := newKeySets()
+		ks, _ := newKeySets(time.Now())
 		ks.aead = h
 		return ks
 	}
 	twoIndexKeys := func(t *testing.T) keySets {
-		ks, _ := newKeySets()
+		ks, _ := newKeySets(time.Now())
 		m := keyset.NewManagerFromHandle(ks.index)
 		if _, err := m.Add(prf.HMACSHA256PRFKeyTemplate()); err != nil {
 			t.Fatal(err)
@@ -140,7 +141,7 @@ func TestLoadRejectsBadFile(t *testing.T) {
 		return ks
 	}
 	sha512Index := func(t *testing.T) keySets {
-		ks, _ := newKeySets()
+		ks, _ := newKeySets(time.Now())
 		h, err := keyset.NewHandle(prf.HMACSHA512PRFKeyTemplate())
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +194,7 @@ func TestCreateDoesNotClobber(t *testing.T) {
 	// A process that loses the race to create the key file must use the
 	// winner's file, not replace it.
 	winner, dir := mustKeyRing(t)
-	ks, err := newKeySets()
+	ks, err := newKeySets(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -36,11 +38,20 @@ const tinkPrefixByte = 1
 //     never rotated, so an index computed today matches one computed years
 //     ago; rotating it would mean recomputing every stored index.
 //
-// A KeyRing is safe for concurrent use, including Rotate alongside Seal and Open.
+// A key ring loaded from a key file follows that file: Refresh picks up a
+// rotation made by another process, and Open does so by itself when it
+// meets a key it does not hold.
+//
+// A KeyRing is safe for concurrent use, including Rotate and Refresh
+// alongside Seal and Open.
 type KeyRing struct {
-	keys  atomic.Pointer[aeadKeys] // replaced whole by Rotate
+	keys  atomic.Pointer[aeadKeys] // replaced whole by Rotate and Refresh
 	index *keyset.Handle
 	prf   prf.PRF
+
+	dir  string      // the key file's directory, for Refresh
+	mu   sync.Mutex  // serialises Rotate and Refresh
+	file fs.FileInfo // the key file as last read by Refresh; guarded by mu
 }
 
 // aeadKeys is one immutable generation of the AEAD keyset.
@@ -48,13 +59,15 @@ type aeadKeys struct {
 	handle    *keyset.Handle
 	aead      tink.AEAD
 	primaryID uint32
+	added     map[uint32]time.Time
 }
 
 // KeyInfo describes one AEAD key of a KeyRing, without its secret.
 type KeyInfo struct {
-	ID      uint32 // the id carried by every ciphertext this key seals
-	Status  string // tink's key status: "Enabled", "Disabled" or "Destroyed"
-	Primary bool   // whether Seal uses this key
+	ID      uint32    // the id carried by every ciphertext this key seals
+	Status  string    // tink's key status: "Enabled", "Disabled" or "Destroyed"
+	Primary bool      // whether Seal uses this key
+	AddedAt time.Time // when the key was made; zero if the key file predates recording it
 }
 
 // Load reads the key ring in dir/keys.json. It fails if the file is missing,
@@ -62,14 +75,15 @@ type KeyInfo struct {
 // Load rather than LoadOrCreate where a fresh key ring would be a mistake,
 // such as a second server that must share the first one's keys.
 func Load(dir string) (*KeyRing, error) {
-	ks, err := readKeyFile(filepath.Join(dir, KeyFileName))
+	ks, info, err := readKeyFile(filepath.Join(dir, KeyFileName))
 	if err != nil {
 		return nil, fmt.Errorf("crypto: load keys: %w", err)
 	}
-	r, err := newKeyRing(ks)
+	r, err := newKeyRing(ks, dir)
 	if err != nil {
 		return nil, fmt.Errorf("crypto: load keys: %w", err)
 	}
+	r.file = info
 	return r, nil
 }
 
@@ -95,11 +109,11 @@ func LoadOrCreate(dir string) (r *KeyRing, created bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("crypto: create keys: %w", err)
 	}
-	ks, err := newKeySets()
+	ks, err := newKeySets(time.Now())
 	if err != nil {
 		return nil, false, fmt.Errorf("crypto: create keys: %w", err)
 	}
-	r, err = newKeyRing(ks)
+	r, err = newKeyRing(ks, dir)
 	if err != nil {
 		return nil, false, fmt.Errorf("crypto: create keys: %w", err)
 	}
@@ -114,9 +128,10 @@ func LoadOrCreate(dir string) (r *KeyRing, created bool, err error) {
 	return r, true, nil
 }
 
-// newKeyRing builds a KeyRing from checked keysets.
-func newKeyRing(ks keySets) (*KeyRing, error) {
-	keys, err := newAEADKeys(ks.aead)
+// newKeyRing builds a KeyRing from checked keysets read from (or to be
+// written to) the key file in dir.
+func newKeyRing(ks keySets, dir string) (*KeyRing, error) {
+	keys, err := newAEADKeys(ks.aead, ks.added)
 	if err != nil {
 		return nil, err
 	}
@@ -132,13 +147,14 @@ func newKeyRing(ks keySets) (*KeyRing, error) {
 	if _, err := p.ComputePRF(nil, BlindIndexSize); err != nil {
 		return nil, fmt.Errorf("index keyset: %w", err)
 	}
-	r := &KeyRing{index: ks.index, prf: p}
+	r := &KeyRing{index: ks.index, prf: p, dir: dir}
 	r.keys.Store(keys)
 	return r, nil
 }
 
-// newAEADKeys builds the AEAD primitive of a checked AEAD keyset.
-func newAEADKeys(h *keyset.Handle) (*aeadKeys, error) {
+// newAEADKeys builds the AEAD primitive of a checked AEAD keyset, whose
+// keys were added at the times in added.
+func newAEADKeys(h *keyset.Handle, added map[uint32]time.Time) (*aeadKeys, error) {
 	primary, err := h.Primary()
 	if err != nil {
 		return nil, fmt.Errorf("aead keyset: %w", err)
@@ -147,7 +163,7 @@ func newAEADKeys(h *keyset.Handle) (*aeadKeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aead keyset: %w", err)
 	}
-	return &aeadKeys{handle: h, aead: a, primaryID: primary.KeyID()}, nil
+	return &aeadKeys{handle: h, aead: a, primaryID: primary.KeyID(), added: added}, nil
 }
 
 // Seal encrypts plaintext with the primary key, binding it to associatedData
@@ -166,7 +182,8 @@ func (r *KeyRing) Seal(plaintext, associatedData []byte) ([]byte, error) {
 // Open decrypts a ciphertext made by Seal with any key of the ring, current
 // or retired, and checks it against associatedData. It fails if the
 // ciphertext was changed, the associated data differs, or the key that
-// sealed it is not in the ring.
+// sealed it is not in the ring even after a Refresh (which Open does once
+// when it meets a key it does not hold: another process may have rotated).
 func (r *KeyRing) Open(ciphertext, associatedData []byte) ([]byte, error) {
 	keys := r.keys.Load()
 	pt, err := keys.aead.Decrypt(ciphertext, associatedData)
@@ -179,7 +196,16 @@ func (r *KeyRing) Open(ciphertext, associatedData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("crypto: open: %w", idErr)
 	}
 	if !hasKey(keys.handle, id) {
-		return nil, fmt.Errorf("crypto: open: key %d is not in the key ring", id)
+		// Another Open may have refreshed already: look at the ring, not at changed.
+		if _, rerr := r.Refresh(); rerr != nil {
+			return nil, fmt.Errorf("crypto: open: key %d is not in the key ring (%w)", id, rerr)
+		}
+		if keys = r.keys.Load(); !hasKey(keys.handle, id) {
+			return nil, fmt.Errorf("crypto: open: key %d is not in the key ring", id)
+		}
+		if pt, err = keys.aead.Decrypt(ciphertext, associatedData); err == nil {
+			return pt, nil
+		}
 	}
 	return nil, fmt.Errorf("crypto: open: key %d: %w", id, err)
 }
@@ -222,6 +248,8 @@ func (r *KeyRing) BlindIndex(kind, value string) []byte {
 //
 // Rotate does not re-encrypt existing data.
 func (r *KeyRing) Rotate(dir string) (newKeyID uint32, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	unlock, err := lockKeyDir(dir)
 	if err != nil {
 		return 0, fmt.Errorf("crypto: rotate keys: %w", err)
@@ -232,7 +260,7 @@ func (r *KeyRing) Rotate(dir string) (newKeyID uint32, err error) {
 		}
 	}()
 
-	ks, err := readKeyFile(filepath.Join(dir, KeyFileName))
+	ks, _, err := readKeyFile(filepath.Join(dir, KeyFileName))
 	if err != nil {
 		return 0, fmt.Errorf("crypto: rotate keys: %w", err)
 	}
@@ -255,15 +283,67 @@ func (r *KeyRing) Rotate(dir string) (newKeyID uint32, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("crypto: rotate keys: %w", err)
 	}
-	keys, err := newAEADKeys(h)
+	added := make(map[uint32]time.Time, len(ks.added)+1)
+	for k, at := range ks.added {
+		added[k] = at
+	}
+	added[id] = time.Now()
+	keys, err := newAEADKeys(h, added)
 	if err != nil {
 		return 0, fmt.Errorf("crypto: rotate keys: %w", err)
 	}
-	if err := writeKeyFile(dir, keySets{aead: h, index: ks.index}, false); err != nil {
+	if err := writeKeyFile(dir, keySets{aead: h, index: ks.index, added: added}, false); err != nil {
 		return 0, fmt.Errorf("crypto: rotate keys: %w", err)
 	}
 	r.keys.Store(keys)
 	return id, nil
+}
+
+// Refresh loads the key file the ring was loaded from again if it changed
+// since it was last read (another process rotated the keys), so that Seal
+// uses the file's primary key and Open reads data sealed with any of its
+// keys. It reports whether the ring's keys changed.
+//
+// Refresh never drops a key: a file that cannot be read or parsed, that
+// lacks a key the ring holds, or that has another index key is refused with
+// an error, and the ring keeps the keys it had. Such a file is not read
+// again until it changes, so a caller that refreshes on a timer reports a
+// bad file once. Checking an unchanged file costs one stat.
+func (r *KeyRing) Refresh() (changed bool, err error) {
+	if r.dir == "" {
+		return false, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	path := filepath.Join(r.dir, KeyFileName)
+	if r.file != nil {
+		if info, err := os.Stat(path); err == nil && sameFile(r.file, info) {
+			return false, nil
+		}
+	}
+	ks, info, err := readKeyFile(path)
+	if info != nil {
+		r.file = info
+	}
+	if err != nil {
+		return false, fmt.Errorf("crypto: reload keys: %w", err)
+	}
+	cur := r.keys.Load()
+	if err := containsKeys(ks.aead, cur.handle); err != nil {
+		return false, fmt.Errorf("crypto: reload keys: %s: %w", path, err)
+	}
+	if err := containsKeys(ks.index, r.index); err != nil {
+		return false, fmt.Errorf("crypto: reload keys: %s: index %w", path, err)
+	}
+	keys, err := newAEADKeys(ks.aead, ks.added)
+	if err != nil {
+		return false, fmt.Errorf("crypto: reload keys: %s: %w", path, err)
+	}
+	if equalKeyInfos(keyInfos(cur), keyInfos(keys)) {
+		return false, nil
+	}
+	r.keys.Store(keys)
+	return true, nil
 }
 
 // PrimaryKeyID returns the id of the key Seal uses.
@@ -274,16 +354,34 @@ func (r *KeyRing) PrimaryKeyID() uint32 {
 // Keys lists the ring's encryption keys, oldest first, for display. The
 // blind index key is not listed: it never changes.
 func (r *KeyRing) Keys() []KeyInfo {
-	h := r.keys.Load().handle
+	return keyInfos(r.keys.Load())
+}
+
+func keyInfos(keys *aeadKeys) []KeyInfo {
+	h := keys.handle
 	infos := make([]KeyInfo, 0, h.Len())
 	for i := range h.Len() {
 		e, err := h.Entry(i)
 		if err != nil {
 			continue
 		}
-		infos = append(infos, KeyInfo{ID: e.KeyID(), Status: e.KeyStatus().String(), Primary: e.IsPrimary()})
+		infos = append(infos, KeyInfo{ID: e.KeyID(), Status: e.KeyStatus().String(), Primary: e.IsPrimary(),
+			AddedAt: keys.added[e.KeyID()]})
 	}
 	return infos
+}
+
+// equalKeyInfos reports whether a and b list the same keys in the same states.
+func equalKeyInfos(a, b []KeyInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Status != b[i].Status || a[i].Primary != b[i].Primary || !a[i].AddedAt.Equal(b[i].AddedAt) {
+			return false
+		}
+	}
+	return true
 }
 
 // KeyID returns the id of the key that sealed ciphertext, read from its

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // mustKeyRing creates a key ring in a fresh directory.
@@ -174,23 +175,18 @@ func TestRotate(t *testing.T) {
 				t.Errorf("PrimaryKeyID = %d, want %d", got, newID)
 			}
 			want := []KeyInfo{{ID: oldID, Status: "Enabled"}, {ID: newID, Status: "Enabled", Primary: true}}
-			if got := ring.Keys(); !equalKeyInfos(got, want) {
+			got := ring.Keys()
+			for i := range got {
+				if got[i].AddedAt.IsZero() || time.Since(got[i].AddedAt) > time.Hour {
+					t.Errorf("key %d: AddedAt = %v, want about now", got[i].ID, got[i].AddedAt)
+				}
+				got[i].AddedAt = time.Time{}
+			}
+			if !equalKeyInfos(got, want) {
 				t.Errorf("Keys = %+v, want %+v", got, want)
 			}
 		})
 	}
-}
-
-func equalKeyInfos(a, b []KeyInfo) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRotateKeepsKeysOfOtherProcess(t *testing.T) {

@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/aead/aesgcm"
@@ -10,14 +11,18 @@ import (
 	"github.com/tink-crypto/tink-go/v2/prf/hmacprf"
 )
 
-// keySets are the two tink keysets a key ring is made of.
+// keySets are the two tink keysets a key ring is made of, and when each
+// AEAD key was added (missing for keys of a key file from before leadcap
+// recorded it).
 type keySets struct {
 	aead  *keyset.Handle
 	index *keyset.Handle
+	added map[uint32]time.Time
 }
 
-// newKeySets generates a fresh AEAD keyset and index keyset.
-func newKeySets() (keySets, error) {
+// newKeySets generates a fresh AEAD keyset and index keyset, the AEAD key
+// added at now.
+func newKeySets(now time.Time) (keySets, error) {
 	aeadKH, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
 		return keySets{}, fmt.Errorf("aead keyset: %w", err)
@@ -26,7 +31,11 @@ func newKeySets() (keySets, error) {
 	if err != nil {
 		return keySets{}, fmt.Errorf("index keyset: %w", err)
 	}
-	return keySets{aead: aeadKH, index: indexKH}, nil
+	primary, err := aeadKH.Primary()
+	if err != nil {
+		return keySets{}, fmt.Errorf("aead keyset: %w", err)
+	}
+	return keySets{aead: aeadKH, index: indexKH, added: map[uint32]time.Time{primary.KeyID(): now}}, nil
 }
 
 // checkAEADKeyset accepts only AES256-GCM keys with TINK prefix, so that
