@@ -526,3 +526,29 @@ func TestFirstAdmin(t *testing.T) {
 		t.Fatalf("users list:\n%s", out)
 	}
 }
+
+// TestErrorsNameWhatWasWrong runs commands that fail on bad input and
+// reads what the binary prints: the message once, each bad field on a line
+// of its own, exit code 1.
+func TestErrorsNameWhatWasWrong(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"conferences", "create", "--slug", "expo", "--name", "Expo", "--country", "XX", "--start", "2027-01-02", "--end", "2027-01-01"},
+			"leadcap: some fields are not valid\n  country: is not a valid ISO 3166-1 country code\n  end_date: must not be before the start date\n"},
+		{[]string{"conferences", "show", "nope"}, "leadcap: conference \"nope\" not found\n"},
+	} {
+		cmd := exec.Command(binary, append(tt.args, "--data-dir", filepath.Join(dir, "data"))...)
+		cmd.Dir = dir
+		cmd.Env = cleanEnv()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || stderr.String() != tt.want {
+			t.Errorf("leadcap %s: %v, stderr:\n%s\nwant:\n%s", strings.Join(tt.args, " "), err, stderr.String(), tt.want)
+		}
+	}
+}

@@ -18,7 +18,7 @@ func main() {
 	err := cli.Run(ctx, os.Args[1:], &cli.Env{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()
 	if err != nil && cli.ExitCode(err) == 1 {
-		fmt.Fprintln(os.Stderr, "leadcap:", err)
+		fmt.Fprintln(os.Stderr, "leadcap:", cli.ErrorText(err))
 	}
 	os.Exit(cli.ExitCode(err))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/metrics"
@@ -74,6 +75,27 @@ func Run(ctx context.Context, args []string, env *Env) error {
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 	return cmd.run(ctx, env, args[1:])
+}
+
+// ErrorText is err as the command line shows it: a leadcap error by its
+// message, without the "leadcap: code:" that its Error method starts with,
+// and each invalid field on a line of its own.
+func ErrorText(err error) string {
+	var le *leadcap.Error
+	if !errors.As(err, &le) {
+		return err.Error()
+	}
+	var b strings.Builder
+	b.WriteString(le.Message)
+	names := make([]string, 0, len(le.Fields))
+	for name := range le.Fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(&b, "\n  %s: %s", name, le.Fields[name])
+	}
+	return strings.Replace(err.Error(), le.Error(), b.String(), 1)
 }
 
 // errUsage means the usage was printed; the exit code is 2.
