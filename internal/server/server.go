@@ -11,8 +11,8 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
-	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/kiosk"
