@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/store"
 )
 
@@ -21,6 +22,11 @@ type Restored struct {
 	// Migrations are those applied to the target: up to the backup's
 	// schema before its rows, and the newer ones of this leadcap after.
 	Migrations []string `json:"migrations"`
+	// ErasureRecords counts the erasures recorded since the backup (and
+	// erasure.Slack before it); ErasuresReapplied those of them whose lead
+	// the backup held, and which were erased again in the target.
+	ErasureRecords    int `json:"erasure_records"`
+	ErasuresReapplied int `json:"erasures_reapplied"`
 }
 
 // Restore loads the backup of m into target, which must be empty (a new
@@ -28,8 +34,11 @@ type Restored struct {
 // older than the backup's schema. It migrates target to the backup's
 // schema, loads every row in one transaction, checks the row counts of
 // each table against the manifest before committing, applies this
-// leadcap's newer migrations, and records the restore in target's audit
-// trail. A backup that does not read back whole commits nothing.
+// leadcap's newer migrations, then erases again every lead erased since
+// the backup was taken (the erasure records in the object store), and
+// records the restore in target's audit trail. A backup that does not read
+// back whole commits nothing, nor does one whose erasure records cannot be
+// read.
 func (s *Service) Restore(ctx context.Context, m *Manifest, target *store.Store, opts ReadOptions) (*Restored, error) {
 	_, known, err := target.SchemaVersion(ctx)
 	if err != nil {
@@ -43,6 +52,13 @@ func (s *Service) Restore(ctx context.Context, m *Manifest, target *store.Store,
 		return nil, fmt.Errorf("restore: the target is not empty, and a restore goes only into a new, empty database: %w", err)
 	}
 	res := &Restored{Manifest: m, Target: target.Dialect()}
+	// Read before anything is loaded: a restore that could not erase
+	// again those erased since must not bring them back.
+	erased, err := (&erasure.Log{Blob: s.Blob, Keys: s.Keys}).Since(ctx, m.TakenAt.Add(-erasure.Slack))
+	if err != nil {
+		return nil, fmt.Errorf("restore: erasures since the backup: %w", err)
+	}
+	res.ErasureRecords = len(erased)
 	applied, err := target.MigrateTo(ctx, m.SchemaVersion)
 	res.Migrations = append(res.Migrations, applied...)
 	if err != nil {
@@ -81,13 +97,60 @@ func (s *Service) Restore(ctx context.Context, m *Manifest, target *store.Store,
 	if err := target.CheckSchema(ctx); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
+	if res.ErasuresReapplied, err = reapply(ctx, target, m, erased); err != nil {
+		return nil, fmt.Errorf("restore: rows loaded, but erasing again the leads erased since the backup failed, so the target may hold some of them: drop it and restore again: %w", err)
+	}
 	ev := leadcap.AuditEvent{Actor: ActorCLI, Action: AuditRestore, Target: "backup:" + m.Key, Result: leadcap.AuditSuccess,
 		Detail: map[string]string{"taken_at": m.TakenAt.Format(time.RFC3339Nano), "rows": fmt.Sprint(res.Rows),
-			"from_database": m.Database, "sha256": m.SHA256}}
+			"from_database": m.Database, "sha256": m.SHA256, "erasures_reapplied": fmt.Sprint(res.ErasuresReapplied)}}
 	if err := target.AppendAudit(ctx, ev); err != nil {
 		return nil, fmt.Errorf("restore: audit: %w", err)
 	}
 	return res, nil
+}
+
+// reapply erases in target the leads of the records that it holds, as
+// EraseLead does (their raw copies are gone from the object store already),
+// records each in its audit trail, and returns how many it erased.
+func reapply(ctx context.Context, target *store.Store, m *Manifest, records []erasure.Record) (int, error) {
+	n := 0
+	for _, r := range records {
+		if _, err := target.EraseLead(ctx, r.LeadID, nil); leadcap.ErrorCode(err) == leadcap.ENOTFOUND {
+			continue // erased before the backup, or stored after it
+		} else if err != nil {
+			return n, err
+		}
+		n++
+		ev := leadcap.AuditEvent{Actor: ActorCLI, Action: leadcap.AuditLeadDelete, Target: "lead:" + r.LeadID,
+			Result: leadcap.AuditSuccess, Detail: map[string]string{"conference_id": r.ConferenceID, "request": "erasure",
+				"erased_at": r.ErasedAt.Format(time.RFC3339Nano), "reapplied_after_restore_of": m.Key}}
+		if err := target.AppendAudit(ctx, ev); err != nil {
+			return n, fmt.Errorf("audit: %w", err)
+		}
+	}
+	if n > 0 {
+		// The WAL holds the pages of the erased rows as they were.
+		if err := target.TruncateWAL(ctx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// PruneErasures removes the erasure records that no remaining backup
+// needs: those older than before (the retention), and older than the
+// oldest backup kept by erasure.Slack. It returns how many it removed.
+func (s *Service) PruneErasures(ctx context.Context, before time.Time) (int, error) {
+	infos, err := s.keys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(infos) > 0 {
+		if oldest := infos[len(infos)-1].ModTime.Add(-erasure.Slack); oldest.Before(before) {
+			before = oldest
+		}
+	}
+	return (&erasure.Log{Blob: s.Blob, Keys: s.Keys}).Prune(ctx, before)
 }
 
 // Prune removes the backups taken before before, every version of each

@@ -8,7 +8,7 @@ import (
 )
 
 // Worker takes a backup every Interval and removes the backups older than
-// Retention. Every server runs one; on PostgreSQL one at a time takes a
+// Retention, with the erasure records older than the oldest one kept. Every server runs one; on PostgreSQL one at a time takes a
 // backup (Store.TryLock), and each waits until the newest backup in the
 // object store is Interval old, so neither another server's backup nor a
 // restart makes backups more or less frequent. With no backup yet, the
@@ -74,7 +74,8 @@ func (w *Worker) due(ctx context.Context, started time.Time) time.Time {
 }
 
 // RunOnce takes a backup, unless another server holds the lock or took one
-// less than Interval ago, then removes the backups older than Retention.
+// less than Interval ago, then removes the backups older than Retention,
+// and the erasure records that no remaining backup needs.
 // It returns the new backup's manifest (nil when it took none) and logs and
 // counts a failure.
 func (w *Worker) RunOnce(ctx context.Context) (*Manifest, error) {
@@ -107,6 +108,13 @@ func (w *Worker) RunOnce(ctx context.Context) (*Manifest, error) {
 	}
 	if len(removed) > 0 {
 		log.Info("old backups removed", "count", len(removed), "retention", w.Retention.String())
+	}
+	n, err := w.Service.PruneErasures(ctx, w.Service.now().Add(-w.Retention))
+	if err != nil {
+		return m, w.failed(ctx, "removing old erasure records failed", err)
+	}
+	if n > 0 {
+		log.Info("old erasure records removed", "count", n, "retention", w.Retention.String())
 	}
 	return m, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/config"
 	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/store"
 )
@@ -30,7 +31,8 @@ const backupUsage = `backup create|list|verify KEY|prune [flags]
   list         the backups in the object store, newest first
   verify KEY   read a backup whole without restoring it: open, decompress,
                and check its row counts and sha256 against its manifest
-  prune        remove the backups older than LEADCAP_BACKUP_RETENTION (the
+  prune        remove the backups older than LEADCAP_BACKUP_RETENTION, and
+               the erasure records (erasures/) no backup left needs (the
                server does this after each scheduled backup)
 
 leadcap serve takes a backup every LEADCAP_BACKUP_INTERVAL. Restore one
@@ -95,20 +97,26 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	case "verify":
 		return backupVerify(ctx, env, svc, rest[0], c.json)
 	case "prune":
-		removed, err := svc.Prune(ctx, time.Now().Add(-cfg.BackupRetention), backup.ActorCLI)
+		before := time.Now().Add(-cfg.BackupRetention)
+		removed, err := svc.Prune(ctx, before, backup.ActorCLI)
+		var records int
+		if err == nil {
+			records, err = svc.PruneErasures(ctx, before)
+		}
 		if c.json {
 			if removed == nil {
 				removed = []string{}
 			}
-			if jerr := printJSON(env.Stdout, map[string]any{"removed": removed}); jerr != nil {
+			if jerr := printJSON(env.Stdout, map[string]any{"removed": removed, "erasure_records_removed": records}); jerr != nil {
 				return jerr
 			}
 		} else {
 			for _, k := range removed {
 				fmt.Fprintf(env.Stdout, "removed %s\n", k)
 			}
-			fmt.Fprintf(env.Stdout, "%d %s older than %s removed\n", len(removed), plural(len(removed), "backup", "backups"),
-				cfg.Map()["LEADCAP_BACKUP_RETENTION"])
+			fmt.Fprintf(env.Stdout, "%d %s older than %s removed, and %d erasure %s that no backup left needs\n", len(removed),
+				plural(len(removed), "backup", "backups"), cfg.Map()["LEADCAP_BACKUP_RETENTION"], records,
+				plural(records, "record", "records"))
 		}
 		return err
 	}
@@ -213,7 +221,9 @@ const restoreUsage = `restore --at TIME [--from KEY] --to-data-dir DIR | --to-da
   2026-11-26T10:30:00Z), or the backup KEY, into a new database: a SQLite
   database in DIR (with a copy of the key file), or the empty PostgreSQL
   database at URL. The target must be empty; the database in use is never
-  touched. Point in time means the backup interval: for finer points, take
+  touched. The leads erased since the backup was taken (their erasure
+  records under erasures/ in the object store) are erased again in the
+  target. Point in time means the backup interval: for finer points, take
   backups more often (LEADCAP_BACKUP_INTERVAL).
 
   The backups and the key file are those of the data directory and object
@@ -321,6 +331,9 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "restored %d rows in %d tables in %s; every table's count matches the backup\n",
 		res.Rows, len(res.Tables), time.Since(start).Round(time.Millisecond))
 	printCounts(env.Stdout, res.Tables)
+	fmt.Fprintf(env.Stdout, "%d %s erased since the backup erased again (of %d erasure %s since %s)\n",
+		res.ErasuresReapplied, plural(res.ErasuresReapplied, "lead", "leads"), res.ErasureRecords,
+		plural(res.ErasureRecords, "record", "records"), m.TakenAt.Add(-erasure.Slack).Format(time.RFC3339))
 	fmt.Fprintln(env.Stdout, "\nTo run leadcap on it, stop the servers and start them with:")
 	if *toDir != "" {
 		fmt.Fprintf(env.Stdout, "  LEADCAP_DATA_DIR=%s   (the key file is copied there)\n", *toDir)

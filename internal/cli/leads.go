@@ -14,6 +14,8 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/crypto"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/store"
@@ -99,7 +101,11 @@ func runLeads(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer objects.Close()
-	return eraseLeads(ctx, env, c.json, cfg, st, objects, o)
+	keys, err := crypto.Load(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	return eraseLeads(ctx, env, c.json, cfg, st, objects, &erasure.Log{Blob: objects, Keys: keys}, o)
 }
 
 type leadsOptions struct {
@@ -149,6 +155,9 @@ type eraseReport struct {
 	Leads   []erasedLead      `json:"leads"`
 	Exports []*leadcap.Export `json:"exports"` // stored exports that may hold the person
 	Purged  []string          `json:"purged_exports"`
+	// Recorded counts the erasures recorded in the object store
+	// (erasure.Prefix), which a restore of an older backup applies again.
+	Recorded int `json:"erasures_recorded"`
 	// Vacuumed says the SQLite file was rebuilt (--vacuum).
 	Vacuumed bool              `json:"vacuumed"`
 	Warning  string            `json:"warning,omitempty"`
@@ -156,7 +165,8 @@ type eraseReport struct {
 	sqlite   bool
 }
 
-func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, st *store.Store, objects blob.Store, o leadsOptions) error {
+func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, st *store.Store, objects blob.Store,
+	records *erasure.Log, o leadsOptions) error {
 	var leads []*leadcap.Lead
 	if o.id != "" {
 		l, err := st.Lead(ctx, o.id)
@@ -194,7 +204,7 @@ func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, s
 		}
 	}
 	if !o.dryRun && len(leads) > 0 {
-		err = rep.erase(ctx, env, cfg, st, objects, o.purgeExports, o.vacuum)
+		err = rep.erase(ctx, env, cfg, st, objects, records, o.purgeExports, o.vacuum)
 	}
 	if asJSON {
 		if perr := printJSON(env.Stdout, rep); perr != nil {
@@ -206,9 +216,23 @@ func eraseLeads(ctx context.Context, env *Env, asJSON bool, cfg config.Config, s
 	return err
 }
 
-// erase erases the report's leads, then purges the exports if asked to.
-// An error stops it; what was done by then is in the report.
-func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, st *store.Store, objects blob.Store, purgeExports, vacuum bool) error {
+// erase erases the report's leads, records each erasure in the object
+// store (so that a restore erases the lead again), then purges the exports
+// if asked to. An error stops it, but for a record that could not be
+// stored: the erasure goes on, and the error names the leads at the end.
+// What was done by then is in the report.
+func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, st *store.Store, objects blob.Store,
+	records *erasure.Log, purgeExports, vacuum bool) error {
+	var unrecorded []error
+	err := rep.eraseAll(ctx, env, cfg, st, objects, records, purgeExports, vacuum, &unrecorded)
+	if len(unrecorded) > 0 {
+		err = errors.Join(append(unrecorded, err)...)
+	}
+	return err
+}
+
+func (rep *eraseReport) eraseAll(ctx context.Context, env *Env, cfg config.Config, st *store.Store, objects blob.Store,
+	records *erasure.Log, purgeExports, vacuum bool, unrecorded *[]error) error {
 	var lease time.Time
 	for i := range rep.Leads {
 		l := &rep.Leads[i]
@@ -219,6 +243,11 @@ func (rep *eraseReport) erase(ctx context.Context, env *Env, cfg config.Config, 
 		l.RawVersions = e.RawVersions
 		if e.RawLeaseUntil.After(lease) {
 			lease = e.RawLeaseUntil
+		}
+		if rerr := records.Record(ctx, erasure.Record{LeadID: l.ID, ConferenceID: e.Lead.ConferenceID, ErasedAt: time.Now()}); rerr == nil {
+			rep.Recorded++
+		} else {
+			*unrecorded = append(*unrecorded, fmt.Errorf("leads erase: lead %s is erased, but the record of its erasure is not stored, so a restore of an older backup would bring it back (erase it again after one): %w", l.ID, rerr))
 		}
 		// The lead's id and conference: no personal data.
 		if aerr := st.AppendAudit(ctx, leadcap.AuditEvent{Actor: export.ActorCLI, Action: leadcap.AuditLeadDelete,
@@ -321,6 +350,10 @@ func (rep *eraseReport) print(w io.Writer, o leadsOptions) {
 		verb = "would erase"
 	}
 	fmt.Fprintf(w, "%s %s: submissions, notes, tags and search terms, and every version of the raw copies\n", verb, what)
+	if !rep.DryRun {
+		fmt.Fprintf(w, "recorded %d %s under %s in the object store: a restore of an older backup erases them again\n",
+			rep.Recorded, plural(rep.Recorded, "erasure", "erasures"), erasure.Prefix)
+	}
 	if len(rep.Exports) == 0 {
 		fmt.Fprintln(w, "no stored export may hold them")
 	} else {

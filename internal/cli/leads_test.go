@@ -58,7 +58,13 @@ func (in *instance) objects() *blob.Dir {
 // and returns a personal access token of theirs.
 func (in *instance) apiToken() string {
 	in.t.Helper()
-	in.must("users", "create", "--email", "dpo@example.com", "--role", "staff", "--permissions", "leads:export")
+	return in.apiTokenWith("leads:export")
+}
+
+// apiTokenWith is apiToken for a staff user with the permissions.
+func (in *instance) apiTokenWith(permissions string) string {
+	in.t.Helper()
+	in.must("users", "create", "--email", "dpo@example.com", "--role", "staff", "--permissions", permissions)
 	st := in.openStore()
 	u, err := st.User(context.Background(), "dpo@example.com")
 	if err != nil {

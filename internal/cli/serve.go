@@ -16,6 +16,7 @@ import (
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
 	"github.com/leadcap/leadcap/internal/config"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/indexer"
 	"github.com/leadcap/leadcap/internal/kiosk"
@@ -118,6 +119,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Forms:           forms,
 		MaxRequestBytes: cfg.Shield.MaxRequestBytes,
 		Blob:            objects,
+		Erasures:        &erasure.Log{Blob: objects, Keys: keys},
 		PublicURL:       cfg.PublicURL,
 	})
 	srv := &http.Server{

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/access"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/intake"
 	"github.com/leadcap/leadcap/internal/store"
 )
@@ -247,10 +249,21 @@ func (s *Server) handleDeleteLead(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// deleteLead erases the lead, records the erasure in the object store and
+// in the audit trail. A record that cannot be stored leaves the lead
+// erased; the error names it (logged and counted as every 500).
 func (s *Server) deleteLead(r *http.Request, id string) error {
 	e, err := s.Store.EraseLead(r.Context(), id, s.Blob)
 	if e.Lead == nil {
 		return err
+	}
+	if s.Erasures != nil {
+		rerr := s.Erasures.Record(r.Context(), erasure.Record{LeadID: e.Lead.ID, ConferenceID: e.Lead.ConferenceID, ErasedAt: s.Now()})
+		if rerr != nil {
+			err = errors.Join(err, fmt.Errorf("%w: %w", leadcap.Errorf(leadcap.EINTERNAL,
+				"lead %s is deleted, but the record of its deletion was not stored, so a restore of an older backup would bring it back: delete it again after one",
+				e.Lead.ID), rerr))
+		}
 	}
 	if aerr := s.audit(r, leadcap.AuditLeadDelete, "lead:"+e.Lead.ID, map[string]string{"conference_id": e.Lead.ConferenceID}); aerr != nil {
 		return errors.Join(err, aerr)

@@ -12,6 +12,7 @@ import (
 	"github.com/leadcap/leadcap"
 	"github.com/leadcap/leadcap/internal/blob"
 	"github.com/leadcap/leadcap/internal/capture"
+	"github.com/leadcap/leadcap/internal/erasure"
 	"github.com/leadcap/leadcap/internal/export"
 	"github.com/leadcap/leadcap/internal/identity"
 	"github.com/leadcap/leadcap/internal/kiosk"
@@ -56,6 +57,10 @@ type Deps struct {
 	SecureCookies bool
 	// Blob is the object store: QR codes (qr/), raw copies of leads.
 	Blob blob.Store
+	// Erasures records each lead deleted through the API or the console
+	// in the object store, so that a restore of an older backup erases it
+	// again; nil records none.
+	Erasures *erasure.Log
 	// PublicURL is the base of booth form links and QR codes; empty takes
 	// the scheme and host of each request.
 	PublicURL string
