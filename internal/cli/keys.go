@@ -26,10 +26,6 @@ const keysUsage = `keys list|rotate [flags]
 // auditKeysRotate is the audit action of a key rotation.
 const auditKeysRotate = "keys.rotate"
 
-// keyIDPrefixLen is the length of the prefix of a sealed value that names
-// its key (see crypto.KeyID).
-const keyIDPrefixLen = 5
-
 func runKeys(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "keys", keysUsage)
 	c := addCommon(fs)
@@ -86,7 +82,7 @@ type unknownKeyReport struct {
 }
 
 func listKeys(ctx context.Context, env *Env, asJSON bool, st *store.Store, keys *crypto.KeyRing) error {
-	counts, err := st.CountSealedByPrefix(ctx, keyIDPrefixLen)
+	counts, err := st.CountSealedByPrefix(ctx, crypto.KeyIDPrefixSize)
 	if err != nil {
 		return fmt.Errorf("keys list: %w", err)
 	}

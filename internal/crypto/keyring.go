@@ -20,9 +20,10 @@ import (
 // BlindIndexSize is the length in bytes of a blind index.
 const BlindIndexSize = 32
 
-// keyIDPrefixSize is the length of the prefix tink puts on every ciphertext
-// made with a TINK-prefixed key: one version byte (1) and the key id, big endian.
-const keyIDPrefixSize = 5
+// KeyIDPrefixSize is the length of the prefix tink puts on every ciphertext
+// made with a TINK-prefixed key: one version byte (1) and the key id, big
+// endian. KeyID reads it.
+const KeyIDPrefixSize = 5
 
 // tinkPrefixByte is the first byte of a TINK-prefixed ciphertext.
 const tinkPrefixByte = 1
@@ -388,11 +389,11 @@ func equalKeyInfos(a, b []KeyInfo) bool {
 // 5-byte prefix, for example to find data still sealed with an old key.
 // It does not check that the rest of the ciphertext is valid.
 func KeyID(ciphertext []byte) (uint32, error) {
-	if len(ciphertext) < keyIDPrefixSize {
-		return 0, fmt.Errorf("crypto: key id: ciphertext is %d bytes, shorter than its %d-byte key prefix", len(ciphertext), keyIDPrefixSize)
+	if len(ciphertext) < KeyIDPrefixSize {
+		return 0, fmt.Errorf("crypto: key id: ciphertext is %d bytes, shorter than its %d-byte key prefix", len(ciphertext), KeyIDPrefixSize)
 	}
 	if ciphertext[0] != tinkPrefixByte {
 		return 0, fmt.Errorf("crypto: key id: ciphertext starts with 0x%02x, want 0x%02x", ciphertext[0], tinkPrefixByte)
 	}
-	return binary.BigEndian.Uint32(ciphertext[1:keyIDPrefixSize]), nil
+	return binary.BigEndian.Uint32(ciphertext[1:KeyIDPrefixSize]), nil
 }

@@ -31,26 +31,10 @@ func (s *Store) DeleteArchivedLeads(ctx context.Context, f LeadFilter, started t
 	for {
 		var ids []string
 		err := s.write(ctx, func(tx *Tx) error {
-			ids = ids[:0]
-			rows, err := tx.query(query, args...)
-			if err != nil {
+			var err error
+			if ids, err = tx.queryIDs(query, args...); err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
-			}
-			if err := rows.Err(); err != nil {
-				rows.Close()
-				return err
-			}
-			// Closed before the deletes: on SQLite they share the one
-			// write connection.
-			rows.Close()
 			return s.deleteLeadRows(tx, ids...)
 		})
 		if err != nil {

@@ -126,22 +126,9 @@ func (s *Store) FailExport(ctx context.Context, id, cause string) error {
 func (s *Store) FailStaleExports(ctx context.Context, cutoff time.Time) ([]string, error) {
 	var ids []string
 	err := s.write(ctx, func(tx *Tx) error {
-		ids = ids[:0]
-		rows, err := tx.query(`SELECT id FROM exports WHERE status = $1 AND heartbeat_at < $2`,
-			leadcap.ExportRunning, micros(cutoff))
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		var err error
+		if ids, err = tx.queryIDs(`SELECT id FROM exports WHERE status = $1 AND heartbeat_at < $2`,
+			leadcap.ExportRunning, micros(cutoff)); err != nil {
 			return err
 		}
 		for _, id := range ids {

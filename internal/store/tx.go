@@ -43,6 +43,26 @@ func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
+// queryIDs runs a query of one text column and returns its values. The
+// rows are closed when it returns, so that the transaction's connection
+// (on SQLite the one write connection) is free for the next statement.
+func (t *Tx) queryIDs(query string, args ...any) ([]string, error) {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // row is what queryRow returns: a *sql.Row.
 type row interface{ Scan(dest ...any) error }
 
